@@ -1,0 +1,142 @@
+/*
+ * Typed columns in Arrow's memory layout, and the builders that append to
+ * them. A column is both the builder and the finished array: appending grows
+ * its buffers geometrically (amortised O(1), no per-row malloc), and its
+ * buffers are exactly what the Arrow C Data Interface exports.
+ *
+ * Layout per type (Arrow spec):
+ *   validity  bit i = 1 when row i is valid (LSB first); always maintained.
+ *   bool      values: bitmap, 1 bit per row
+ *   int16/32/64, float32/64, date32 (int32 days), time64 (int64 us),
+ *   timestamp/timestamptz (int64 us since epoch; tz = UTC)
+ *             values: fixed-width little-endian
+ *   decimal128  values: 16 bytes per row, little-endian two's complement
+ *   uuid      values: 16 bytes per row, in canonical (big-endian) order
+ *   utf8, binary  offsets: int32[length+1]; values: the bytes
+ *   list<T>   offsets: int32[length+1] into child; child: a column of T
+ *
+ * Nulls occupy a slot: a fixed-width null writes zero bytes, a var-width
+ * null repeats the previous offset.
+ */
+#ifndef FLOE_COLUMNAR_COLUMN_H
+#define FLOE_COLUMNAR_COLUMN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+typedef enum col_type {
+  COL_BOOL = 0,
+  COL_INT16,
+  COL_INT32,
+  COL_INT64,
+  COL_FLOAT32,
+  COL_FLOAT64,
+  COL_DECIMAL, /* decimal128(precision, scale) */
+  COL_UTF8,
+  COL_BINARY,
+  COL_DATE,        /* date32: days since 1970-01-01 */
+  COL_TIME,        /* time64: microseconds since midnight */
+  COL_TIMESTAMP,   /* microseconds since epoch, no time zone */
+  COL_TIMESTAMPTZ, /* microseconds since epoch, UTC */
+  COL_UUID,
+  COL_LIST, /* list<elem> where elem is any type above but list */
+  COL_TYPE_COUNT
+} col_type;
+
+/* A type: scalar, or a list of one scalar. */
+typedef struct col_dtype {
+  col_type id;
+  uint8_t precision; /* decimal: 1..38 */
+  uint8_t scale;     /* decimal: 0..precision */
+  /* for COL_LIST only: the element type (never COL_LIST) */
+  col_type elem;
+  uint8_t elem_precision;
+  uint8_t elem_scale;
+} col_dtype;
+
+/* Bytes per value for fixed-width types; 0 for bool, var-width and list. */
+int col_type_width(col_type t);
+/* "int32", "decimal", "list", ... */
+const char *col_type_name(col_type t);
+/* The element type of a list as a scalar dtype. */
+col_dtype col_dtype_elem(col_dtype t);
+/* Writes "decimal(10,2)", "list<utf8>" etc. into out; returns out. */
+char *col_dtype_format(col_dtype t, char *out, size_t n);
+
+typedef struct col_column {
+  col_dtype type;
+  int64_t length;
+  int64_t null_count;
+  fbuf validity;
+  fbuf values;  /* fixed-width values, bool bits, or var-width bytes */
+  fbuf offsets; /* int32 offsets: utf8, binary, list */
+  struct col_column *child; /* list elements (owned) */
+} col_column;
+
+/* Initialises an empty column of type t (allocates the list child). */
+floe_status col_init(col_column *c, col_dtype t, floe_error *err);
+/* Releases all buffers (and the child); c may be reused after col_init. */
+void col_free(col_column *c);
+/* Drops all rows but keeps capacity. */
+void col_clear(col_column *c);
+/* Grows buffers so n more rows (and, for var-width, nbytes) fit. */
+floe_status col_reserve(col_column *c, int64_t n, size_t nbytes,
+                        floe_error *err);
+
+/* Appending. Each call checks the column's type family in debug builds only;
+ * the caller appends the type it declared. */
+floe_status col_append_null(col_column *c, floe_error *err);
+floe_status col_append_bool(col_column *c, bool v, floe_error *err);
+floe_status col_append_i16(col_column *c, int16_t v, floe_error *err);
+/* int32 and date */
+floe_status col_append_i32(col_column *c, int32_t v, floe_error *err);
+/* int64, time, timestamp, timestamptz */
+floe_status col_append_i64(col_column *c, int64_t v, floe_error *err);
+floe_status col_append_f32(col_column *c, float v, floe_error *err);
+floe_status col_append_f64(col_column *c, double v, floe_error *err);
+/* decimal: the unscaled value as 128-bit two's complement (lo, hi halves) */
+floe_status col_append_dec(col_column *c, uint64_t lo, int64_t hi,
+                           floe_error *err);
+/* utf8, binary */
+floe_status col_append_bytes(col_column *c, const void *p, size_t n,
+                             floe_error *err);
+floe_status col_append_uuid(col_column *c, const uint8_t v[16],
+                            floe_error *err);
+/* Lists: append the elements to c->child, then close the row. */
+floe_status col_list_end(col_column *c, floe_error *err);
+/* Appends rows [from, from+n) of src (same type) to c. */
+floe_status col_append_range(col_column *c, const col_column *src,
+                             int64_t from, int64_t n, floe_error *err);
+
+/* Reading. Row index i must be < length. */
+static inline bool col_is_valid(const col_column *c, int64_t i) {
+  return (c->validity.data[i >> 3] >> (i & 7)) & 1;
+}
+static inline bool col_get_bool(const col_column *c, int64_t i) {
+  return (c->values.data[i >> 3] >> (i & 7)) & 1;
+}
+static inline const int32_t *col_offsets(const col_column *c) {
+  return (const int32_t *)(const void *)c->offsets.data;
+}
+/* Borrowed pointer to row i's bytes (utf8/binary); valid until the next
+ * append or free. */
+static inline const uint8_t *col_get_bytes(const col_column *c, int64_t i,
+                                           size_t *n) {
+  const int32_t *o = col_offsets(c);
+  *n = (size_t)(o[i + 1] - o[i]);
+  return c->values.data + o[i];
+}
+/* Pointer to row i's fixed-width value. */
+static inline const void *col_get_fixed(const col_column *c, int64_t i,
+                                        int width) {
+  return c->values.data + (size_t)i * (size_t)width;
+}
+
+/* Compares row i of a with row j of b (same type); nulls equal each other.
+ * Floats compare by bits so NaN == NaN. Returns true when equal. */
+bool col_value_equal(const col_column *a, int64_t i, const col_column *b,
+                     int64_t j);
+
+#endif
