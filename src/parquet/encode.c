@@ -58,27 +58,27 @@ floe_status pq_rle_encode_run(uint32_t value, size_t n, int bw, fbuf *out,
 /* One bit-packed run holding v[0..n), zero-padded to a multiple of 8. The
  * values are widened to uint32 a group at a time so one packer serves every
  * source type. */
-#define DEFINE_BITPACK(NAME, T)                                              \
-  static floe_status NAME(const T *v, size_t n, int bw, fbuf *out,           \
-                          floe_error *err) {                                 \
-    if (n == 0) return FLOE_OK;                                              \
-    size_t groups = (n + 7) / 8;                                             \
-    FLOE_TRY(put_varint_raw(out, (uint64_t)groups << 1 | 1, err));           \
-    FLOE_TRY(fbuf_reserve(out, groups * (size_t)bw, err));                   \
-    uint8_t *o = out->data + out->len;                                       \
-    uint32_t g[8];                                                           \
-    size_t i = 0;                                                            \
-    for (; i + 8 <= n; i += 8, o += bw) {                                    \
-      for (int k = 0; k < 8; k++) g[k] = v[i + k];                           \
-      pack8(g, bw, o);                                                       \
-    }                                                                        \
-    if (i < n) {                                                             \
-      memset(g, 0, sizeof g);                                                \
-      for (size_t k = 0; i + k < n; k++) g[k] = v[i + k];                    \
-      pack8(g, bw, o);                                                       \
-    }                                                                        \
-    out->len += groups * (size_t)bw;                                         \
-    return FLOE_OK;                                                          \
+#define DEFINE_BITPACK(NAME, T)                                                \
+  static floe_status NAME(const T *v, size_t n, int bw, fbuf *out,             \
+                          floe_error *err) {                                   \
+    if (n == 0) return FLOE_OK;                                                \
+    size_t groups = (n + 7) / 8;                                               \
+    FLOE_TRY(put_varint_raw(out, (uint64_t)groups << 1 | 1, err));             \
+    FLOE_TRY(fbuf_reserve(out, groups *(size_t)bw, err));                      \
+    uint8_t *o = out->data + out->len;                                         \
+    uint32_t g[8];                                                             \
+    size_t i = 0;                                                              \
+    for (; i + 8 <= n; i += 8, o += bw) {                                      \
+      for (int k = 0; k < 8; k++) g[k] = v[i + k];                             \
+      pack8(g, bw, o);                                                         \
+    }                                                                          \
+    if (i < n) {                                                               \
+      memset(g, 0, sizeof g);                                                  \
+      for (size_t k = 0; i + k < n; k++) g[k] = v[i + k];                      \
+      pack8(g, bw, o);                                                         \
+    }                                                                          \
+    out->len += groups * (size_t)bw;                                           \
+    return FLOE_OK;                                                            \
   }
 
 DEFINE_BITPACK(bitpack_u32, uint32_t)
@@ -87,25 +87,24 @@ DEFINE_BITPACK(bitpack_u8, uint8_t)
 /* Pending values [lit, i) are bit-packed; a run of >= 8 equal values becomes
  * an RLE run once the pending values fill whole groups of 8 (the run lends
  * them up to 7 values to get there). */
-#define DEFINE_RLE(NAME, T, BITPACK)                                         \
-  floe_status NAME(const T *v, size_t n, int bw, fbuf *out,                  \
-                   floe_error *err) {                                        \
-    size_t i = 0, lit = 0;                                                   \
-    while (i < n) {                                                          \
-      size_t j = i + 1;                                                      \
-      while (j < n && v[j] == v[i]) j++;                                     \
-      size_t run = j - i;                                                    \
-      if (run >= 8) {                                                        \
-        size_t pad = (8 - (i - lit) % 8) % 8;                                \
-        if (run - pad >= 8) {                                                \
-          FLOE_TRY(BITPACK(v + lit, i + pad - lit, bw, out, err));           \
-          FLOE_TRY(pq_rle_encode_run(v[i], run - pad, bw, out, err));        \
-          lit = j;                                                           \
-        }                                                                    \
-      }                                                                      \
-      i = j;                                                                 \
-    }                                                                        \
-    return BITPACK(v + lit, n - lit, bw, out, err);                          \
+#define DEFINE_RLE(NAME, T, BITPACK)                                           \
+  floe_status NAME(const T *v, size_t n, int bw, fbuf *out, floe_error *err) { \
+    size_t i = 0, lit = 0;                                                     \
+    while (i < n) {                                                            \
+      size_t j = i + 1;                                                        \
+      while (j < n && v[j] == v[i]) j++;                                       \
+      size_t run = j - i;                                                      \
+      if (run >= 8) {                                                          \
+        size_t pad = (8 - (i - lit) % 8) % 8;                                  \
+        if (run - pad >= 8) {                                                  \
+          FLOE_TRY(BITPACK(v + lit, i + pad - lit, bw, out, err));             \
+          FLOE_TRY(pq_rle_encode_run(v[i], run - pad, bw, out, err));          \
+          lit = j;                                                             \
+        }                                                                      \
+      }                                                                        \
+      i = j;                                                                   \
+    }                                                                          \
+    return BITPACK(v + lit, n - lit, bw, out, err);                            \
   }
 
 DEFINE_RLE(pq_rle_encode_u32, uint32_t, bitpack_u32)
@@ -260,7 +259,8 @@ static inline uint32_t dict_put_inline(pq_dict *d, uint64_t key,
 }
 
 static inline bool dict_gave_up(const pq_dict *d, size_t seen) {
-  return seen >= DICT_PROBE_VALUES && (uint64_t)d->count * 4 > (uint64_t)seen * 3;
+  return seen >= DICT_PROBE_VALUES &&
+         (uint64_t)d->count * 4 > (uint64_t)seen * 3;
 }
 
 floe_status pq_dict_add_fixed(pq_dict *d, const uint8_t *vals, size_t n,

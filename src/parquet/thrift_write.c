@@ -47,9 +47,9 @@ static floe_status field_header(tc_writer *w, int16_t id, int type) {
 floe_status tc_struct_begin(tc_writer *w) {
   if (w->st) return w->st;
   if (w->depth >= TC_MAX_DEPTH)
-    return w->st = ferr_set(w->err, FLOE_EINVAL,
-                            "thrift: structs nested deeper than %d",
-                            TC_MAX_DEPTH);
+    return w->st =
+               ferr_set(w->err, FLOE_EINVAL,
+                        "thrift: structs nested deeper than %d", TC_MAX_DEPTH);
   w->last[w->depth++] = 0;
   return FLOE_OK;
 }
@@ -94,8 +94,7 @@ floe_status tc_field_double(tc_writer *w, int16_t id, double v) {
   return put_bytes(w, b, 8);
 }
 
-floe_status tc_field_binary(tc_writer *w, int16_t id, const void *p,
-                            size_t n) {
+floe_status tc_field_binary(tc_writer *w, int16_t id, const void *p, size_t n) {
   field_header(w, id, TC_BINARY);
   return tc_binary(w, p, n);
 }
@@ -109,8 +108,7 @@ floe_status tc_field_struct_begin(tc_writer *w, int16_t id) {
   return tc_struct_begin(w);
 }
 
-floe_status tc_field_list_begin(tc_writer *w, int16_t id, int elem,
-                                size_t n) {
+floe_status tc_field_list_begin(tc_writer *w, int16_t id, int elem, size_t n) {
   field_header(w, id, TC_LIST);
   if (n < 15) return put_u8(w, (uint8_t)(n << 4 | (size_t)elem));
   put_u8(w, (uint8_t)(0xF0 | elem));

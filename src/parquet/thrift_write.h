@@ -31,10 +31,10 @@
 #define TC_MAX_DEPTH 16
 
 typedef struct tc_writer {
-  fbuf *out;        /* borrowed; bytes are appended */
-  floe_error *err;  /* borrowed; may be NULL */
-  floe_status st;   /* sticky status */
-  int depth;        /* open structs */
+  fbuf *out;                  /* borrowed; bytes are appended */
+  floe_error *err;            /* borrowed; may be NULL */
+  floe_status st;             /* sticky status */
+  int depth;                  /* open structs */
   int16_t last[TC_MAX_DEPTH]; /* last field id per open struct */
 } tc_writer;
 
@@ -53,8 +53,7 @@ floe_status tc_field_i16(tc_writer *w, int16_t id, int16_t v);
 floe_status tc_field_i32(tc_writer *w, int16_t id, int32_t v);
 floe_status tc_field_i64(tc_writer *w, int16_t id, int64_t v);
 floe_status tc_field_double(tc_writer *w, int16_t id, double v);
-floe_status tc_field_binary(tc_writer *w, int16_t id, const void *p,
-                            size_t n);
+floe_status tc_field_binary(tc_writer *w, int16_t id, const void *p, size_t n);
 floe_status tc_field_string(tc_writer *w, int16_t id, const char *s);
 /* Field header of a struct-typed field, then opens it (close with
  * tc_struct_end). */
