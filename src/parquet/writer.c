@@ -598,6 +598,41 @@ static floe_status build_plain(pq_writer *w, chunk *c, floe_error *err) {
   return FLOE_OK;
 }
 
+/* Values repeating fewer times than this on average leave it open whether a
+ * dictionary beats PLAIN once compressed: a sample decides. */
+#define DICT_SURE_RATIO 16
+#define DICT_SAMPLE_VALUES 65536
+
+static floe_status put_values(const chunk *c, fbuf *b, int64_t s0, int64_t s1,
+                              int64_t v0, int64_t v1, floe_error *err);
+
+/* Sorted or clustered values (keys, ids) compress far better PLAIN than as
+ * bit-packed indices, which a size estimate before compression cannot see;
+ * so the first values are compressed both ways, and the dictionary page
+ * once, and the smaller estimate for the whole chunk wins. */
+static floe_status dict_sample_check(pq_writer *w, chunk *c, floe_error *err) {
+  const uint8_t *valid = c->vc->null_count ? c->vc->validity.data : NULL;
+  int64_t ss = c->slots < DICT_SAMPLE_VALUES ? c->slots : DICT_SAMPLE_VALUES;
+  int64_t vs = valid ? pq_count_bits(valid, 0, ss) : ss;
+  if (vs == 0) return FLOE_OK;
+  const uint8_t *out;
+  size_t plain_c, dict_c, page_c;
+  c->use_dict = false;
+  fbuf_reset(&w->vals);
+  FLOE_TRY(put_values(c, &w->vals, 0, ss, 0, vs, err));
+  FLOE_TRY(compress(w, w->vals.data, w->vals.len, &out, &plain_c, err));
+  c->use_dict = true;
+  fbuf_reset(&w->vals);
+  FLOE_TRY(put_values(c, &w->vals, 0, ss, 0, vs, err));
+  FLOE_TRY(compress(w, w->vals.data, w->vals.len, &out, &dict_c, err));
+  FLOE_TRY(
+      compress(w, w->dict.page.data, w->dict.page.len, &out, &page_c, err));
+  double scale = (double)c->nn / (double)vs;
+  c->use_dict =
+      (double)dict_c * scale + (double)page_c < (double)plain_c * scale;
+  return FLOE_OK;
+}
+
 /* Decides between dictionary and PLAIN, building the indices. */
 static floe_status try_dict(pq_writer *w, chunk *c, floe_error *err) {
   c->use_dict = false;
@@ -625,6 +660,9 @@ static floe_status try_dict(pq_writer *w, chunk *c, floe_error *err) {
   c->use_dict = true;
   c->bw = bw;
   c->idx = idx;
+  if (w->opts.codec != PQ_CODEC_NONE &&
+      (uint64_t)c->nn < (uint64_t)w->dict.count * DICT_SURE_RATIO)
+    return dict_sample_check(w, c, err);
   return FLOE_OK;
 }
 
