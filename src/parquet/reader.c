@@ -744,6 +744,7 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
                        (long long)(r->values_left));
     r->values_left -= nv;
     /* a flat column has one level entry per row */
+    int64_t rows_before = r->rows_left;
     if (!l->is_list) {
       if ((int64_t)nv > r->rows_left)
         return colr_fail(r, err, "page of %u values, only %lld rows left", nv,
@@ -770,13 +771,13 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
           (int64_t)h.rep_length + h.def_length > h.uncompressed_size)
         return colr_fail(r, err, "level lengths %d+%d exceed the page",
                          (int)h.rep_length, (int)h.def_length);
-      if (h.num_rows < 0 || h.num_rows > r->rows_left ||
+      if (h.num_rows < 0 || h.num_rows > rows_before ||
           (int64_t)h.num_rows > (int64_t)nv ||
           (!l->is_list && h.num_rows != (int32_t)nv))
         return colr_fail(r, err,
                          "page of %d rows and %u values, %lld rows "
                          "left",
-                         (int)h.num_rows, nv, (long long)r->rows_left);
+                         (int)h.num_rows, nv, (long long)rows_before);
       if (h.num_nulls < 0 || (uint32_t)h.num_nulls > nv)
         return colr_fail(r, err, "page has %d nulls in %u values",
                          (int)h.num_nulls, nv);
