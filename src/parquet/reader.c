@@ -31,6 +31,7 @@
 struct pq_colr {
   const pq_leaf *leaf;
   const char *fname; /* file name for messages */
+  size_t max_alloc;
   /* chunk */
   fbuf chunk;
   uint64_t chunk_off; /* file offset of chunk.data[0] */
@@ -468,10 +469,11 @@ static bool phys_is_slice(int phys) {
 }
 
 static floe_status colr_init(pq_colr *r, const pq_leaf *leaf, const char *fname,
-                             floe_error *err) {
+                             size_t max_alloc, floe_error *err) {
   memset(r, 0, sizeof *r);
   r->leaf = leaf;
   r->fname = fname;
+  r->max_alloc = max_alloc;
   r->wrep = malloc(WIN * sizeof *r->wrep);
   r->wdef = malloc(WIN * sizeof *r->wdef);
   r->idx = malloc(WIN * sizeof *r->idx);
@@ -920,7 +922,7 @@ static int64_t floor_div(int64_t a, int64_t b) {
 static floe_status convert_vals(const pq_leaf *l, const char *fname,
                                 const uint8_t *f, const pq_slice *s,
                                 col_column *dst, size_t from, size_t n,
-                                floe_error *err) {
+                                size_t cap, floe_error *err) {
   size_t end = from + n;
   switch (l->conv) {
   case PQC_BOOL:
@@ -1016,8 +1018,16 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
     }
     return FLOE_OK;
   case PQC_BYTES:
-    for (size_t i = from; i < end; i++)
+    for (size_t i = from; i < end; i++) {
+      /* dictionary entries can repeat: a small file can describe huge
+       * batches, so the batch's bytes are capped like any allocation */
+      if (s[i].n > cap - dst->values.len)
+        return ferr_set(err, FLOE_ENOMEM,
+                        "%s: column %s: batch exceeds the allocation cap of "
+                        "%zu bytes (lower batch_rows)",
+                        fname, l->field.name, cap);
       FLOE_TRY(col_append_bytes(dst, s[i].p, s[i].n, err));
+    }
     return FLOE_OK;
   case PQC_UUID:
     for (size_t i = from; i < end; i++) {
@@ -1033,7 +1043,8 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
 
 static floe_status append_vals(pq_colr *r, col_column *dst, size_t from,
                                size_t n, floe_error *err) {
-  return convert_vals(r->leaf, r->fname, r->vfix, r->vslice, dst, from, n, err);
+  return convert_vals(r->leaf, r->fname, r->vfix, r->vslice, dst, from, n,
+                      r->max_alloc, err);
 }
 
 floe_status pq_leaf_append_plain(const pq_leaf *l, const uint8_t *p, size_t n,
@@ -1049,7 +1060,7 @@ floe_status pq_leaf_append_plain(const pq_leaf *l, const uint8_t *p, size_t n,
   } else if (n > UINT32_MAX) {
     return ferr_corrupt(err, "statistics value too long");
   }
-  return convert_vals(l, "statistics", fix, &s, dst, 0, 1, err);
+  return convert_vals(l, "statistics", fix, &s, dst, 0, 1, SIZE_MAX, err);
 }
 
 /* Decodes the next window of levels. */
@@ -1164,6 +1175,14 @@ static floe_status colr_read(pq_reader *R, pq_colr *r, int64_t k,
       }
     }
     r->wpos = e;
+    /* run-length levels let a few bytes describe billions of list
+     * elements: cap what one batch may hold */
+    if (l->is_list &&
+        (size_t)child->length > r->max_alloc / 16 - child->values.len / 16)
+      return ferr_set(err, FLOE_ENOMEM,
+                      "%s: column %s: batch exceeds the allocation cap of "
+                      "%zu bytes (lower batch_rows)",
+                      r->fname, l->field.name, r->max_alloc);
   }
   if (l->is_list && r->row_open) {
     if (r->row_live) FLOE_TRY(col_list_end(out, err));
@@ -1302,7 +1321,8 @@ static floe_status setup_projection(pq_reader *r, const pq_reader_opts *o,
   }
   for (int i = 0; i < n && st == FLOE_OK; i++) {
     fields[i] = r->fields[proj[i]].field;
-    st = colr_init(&r->cols[i], &r->fields[proj[i]], r->name, err);
+    st =
+        colr_init(&r->cols[i], &r->fields[proj[i]], r->name, r->max_alloc, err);
     r->ncols = i + 1;
   }
   if (st == FLOE_OK) {
