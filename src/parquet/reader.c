@@ -1274,15 +1274,16 @@ static floe_status add_proj(pq_reader *r, int *proj, int *n, int fi,
 static floe_status setup_projection(pq_reader *r, const pq_reader_opts *o,
                                     floe_error *err) {
   int cap = r->nfields;
-  if (o && o->field_ids && o->nfield_ids > 0)
+  if (o && o->field_ids)
     cap = o->nfield_ids;
-  else if (o && o->columns && o->ncolumns > 0)
+  else if (o && o->columns)
     cap = o->ncolumns;
+  if (cap < 0) cap = 0;
   int *proj = malloc((size_t)(cap ? cap : 1) * sizeof *proj);
   if (!proj) return ferr_nomem(err, (size_t)cap * sizeof *proj);
   int n = 0;
   floe_status st = FLOE_OK;
-  if (o && o->field_ids && o->nfield_ids > 0) {
+  if (o && o->field_ids) {
     for (int i = 0; i < o->nfield_ids && st == FLOE_OK; i++) {
       int fi = -1;
       for (int j = 0; j < r->nfields; j++)
@@ -1293,7 +1294,7 @@ static floe_status setup_projection(pq_reader *r, const pq_reader_opts *o,
       else
         st = add_proj(r, proj, &n, fi, err);
     }
-  } else if (o && o->columns && o->ncolumns > 0) {
+  } else if (o && o->columns) {
     for (int i = 0; i < o->ncolumns && st == FLOE_OK; i++) {
       int fi = -1;
       for (int j = 0; j < r->nfields && fi < 0; j++)

@@ -466,6 +466,25 @@ static void test_unsupported_and_corrupt(void **state) {
   assert_int_equal(read1(&f, NULL, &b, &e), FLOE_EUNSUPPORTED);
   assert_non_null(strstr(e.msg, "legacy_ts"));
   assert_non_null(strstr(e.msg, "INT96"));
+  /* an empty projection opens any file: `floe parquet meta` works */
+  {
+    const char *none[1] = {NULL};
+    pq_reader_opts o0 = {0};
+    o0.columns = none;
+    pq_source src = {mem_read, &f, f.len, "craft.parquet"};
+    pq_reader *r;
+    assert_int_equal(pq_reader_open(src, &o0, &r, &e), FLOE_OK);
+    assert_int_equal(pq_reader_schema(r)->nfields, 0);
+    assert_int_equal(pq_reader_num_rows(r), 1);
+    fbuf d = FBUF_INIT;
+    assert_int_equal(pq_reader_describe(r, &d, &e), FLOE_OK);
+    fbuf_put_u8(&d, 0, NULL);
+    assert_non_null(strstr((char *)d.data, "required INT96 legacy_ts"));
+    fbuf_free(&d);
+    assert_int_equal(pq_reader_next(r, &b, &e), FLOE_OK);
+    assert_null(b);
+    pq_reader_free(r);
+  }
   fbuf_free(&f);
 
   /* a struct next to a plain column: unsupported unless projected away */
