@@ -31,7 +31,7 @@ expect_bad "$(printf "$H"'1,a,1.00,[],extra\n')" \
   "in.csv line 2" "5 fields, expected 4"
 expect_bad "$(printf "$H"'x1,a,1.00,[]\n')" \
   "in.csv line 2, column 1 (id)"
-expect_bad "$(printf "$H"'1,a,1.00,[1,2]\n')" \
+expect_bad "$(printf "$H"'1,a,1.00,"1,2"\n')" \
   "in.csv line 2, column 4 (tags)"
 # a quoted field spanning lines: the error names the line where it starts
 expect_bad "$(printf "$H"'1,"multi\nline",1.00,[]\n2,"open,2.00,[]\n')" \
