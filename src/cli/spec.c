@@ -140,7 +140,7 @@ void cli_spec_free(cli_spec *s) {
   s->nfields = 0;
 }
 
-/* Splits text at the commas outside (...) and <...>; calls back per item. */
+/* Parses one "name:type[!]" item (n bytes of s) into out->fields[idx]. */
 static floe_status parse_item(cli_spec *out, int idx, const char *s, size_t n,
                               floe_error *err) {
   col_field *f = &out->fields[idx];
@@ -204,10 +204,11 @@ floe_status cli_spec_parse(const char *text, cli_spec *out, floe_error *err) {
     else if (c == ',' && depth_p <= 0 && depth_a <= 0)
       count++;
     if (depth_p < 0 || depth_a < 0)
-      return ferr_set(err, FLOE_EINVAL, "unbalanced '%c' at offset %zu", c, i);
+      return ferr_set(err, FLOE_EINVAL, "column %d: unbalanced '%c'", count, c);
   }
   if (depth_p || depth_a)
-    return ferr_set(err, FLOE_EINVAL, "unclosed '%c'", depth_p ? '(' : '<');
+    return ferr_set(err, FLOE_EINVAL, "column %d: unclosed '%c'", count,
+                    depth_p ? '(' : '<');
   if (count > CLI_SPEC_MAX_FIELDS)
     return ferr_set(err, FLOE_EINVAL, "%d columns (at most %d)", count,
                     CLI_SPEC_MAX_FIELDS);

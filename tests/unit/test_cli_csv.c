@@ -76,12 +76,13 @@ static void test_spec_errors(void **state) {
   expect_spec_error("a:int32,a:utf8", "name 'a' repeats column 1");
   expect_spec_error("p:decimal(39,2)", "precision 39 is outside 1..38");
   expect_spec_error("p:decimal(5,6)", "scale 6 is larger than precision 5");
-  expect_spec_error("p:decimal(5,2", "unclosed '('");
+  expect_spec_error("p:decimal(5,2", "column 1: unclosed '('");
   expect_spec_error("p:decimal", "bad decimal type");
   expect_spec_error("l:list<list<int32>>", "list elements must be scalar");
   expect_spec_error("l:list<>", "list without element type");
-  expect_spec_error("a:int32)", "unbalanced ')'");
+  expect_spec_error("a:int32)", "column 1: unbalanced ')'");
   expect_spec_error("", "column 1");
+  expect_spec_error("a:int32,b:list<int32", "column 2: unclosed '<'");
 }
 
 /* ---- CSV reader ---- */
