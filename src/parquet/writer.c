@@ -34,6 +34,8 @@
 /* Parquet's max_value/min_value are omitted for longer byte strings: they
  * bloat every footer read for little pruning value. */
 #define STATS_MAX_BYTES 64
+/* Page headers count values in int32; stay far below. */
+#define MAX_PAGE_ROWS ((int64_t)1 << 26)
 
 typedef struct pq_leaf {
   col_dtype vt;    /* scalar type of the values */
@@ -822,6 +824,7 @@ static floe_status write_pages(pq_writer *w, const chunk *c, pq_chunk_meta *cm,
   int64_t vbits = value_bits(c);
   int64_t rows_per_page = page_bits / (vbits ? vbits : 1);
   if (rows_per_page < 8) rows_per_page = 8;
+  if (rows_per_page > MAX_PAGE_ROWS) rows_per_page = MAX_PAGE_ROWS;
   const uint8_t *valid = vc->null_count ? vc->validity.data : NULL;
   int64_t r0 = 0, l0 = 0, v0 = 0;
   while (r0 < c->rows) {
@@ -830,7 +833,7 @@ static floe_status write_pages(pq_writer *w, const chunk *c, pq_chunk_meta *cm,
       if (voff) {
         int64_t bits = 0;
         r1 = r0;
-        while (r1 < c->rows && bits < page_bits) {
+        while (r1 < c->rows && bits < page_bits && r1 - r0 < MAX_PAGE_ROWS) {
           bits += (int64_t)(voff[r1 + 1] - voff[r1] + 4) * 8;
           r1++;
         }
@@ -844,7 +847,7 @@ static floe_status write_pages(pq_writer *w, const chunk *c, pq_chunk_meta *cm,
       int64_t bits = 0;
       r1 = r0;
       l1 = l0;
-      while (r1 < c->rows && bits < page_bits) {
+      while (r1 < c->rows && bits < page_bits && l1 - l0 < MAX_PAGE_ROWS) {
         int64_t a = loff[r1], b = loff[r1 + 1];
         bits += 8; /* levels, roughly */
         if (voff)

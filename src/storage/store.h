@@ -25,8 +25,8 @@ typedef struct fstore fstore;
 typedef struct fstore_writer fstore_writer;
 
 /* Called once per key by fstore_list; a non-OK status stops the listing. */
-typedef floe_status (*fstore_list_fn)(void *ctx, const char *key,
-                                      uint64_t size, floe_error *err);
+typedef floe_status (*fstore_list_fn)(void *ctx, const char *key, uint64_t size,
+                                      floe_error *err);
 
 typedef struct fstore_ops {
   floe_status (*put)(fstore *s, const char *key, const void *p, size_t n,
@@ -38,8 +38,8 @@ typedef struct fstore_ops {
   floe_status (*list)(fstore *s, const char *prefix, fstore_list_fn fn,
                       void *ctx, floe_error *err);
   floe_status (*del)(fstore *s, const char *key, floe_error *err);
-  floe_status (*writer_open)(fstore *s, const char *key,
-                             fstore_writer **out, floe_error *err);
+  floe_status (*writer_open)(fstore *s, const char *key, fstore_writer **out,
+                             floe_error *err);
   floe_status (*writer_write)(fstore_writer *w, const void *p, size_t n,
                               floe_error *err);
   floe_status (*writer_commit)(fstore_writer *w, bool if_absent,
@@ -76,8 +76,8 @@ static inline floe_status fstore_get_range(fstore *s, const char *key,
                                            floe_error *err) {
   return s->ops->get_range(s, key, off, buf, n, err);
 }
-static inline floe_status fstore_size(fstore *s, const char *key,
-                                      uint64_t *out, floe_error *err) {
+static inline floe_status fstore_size(fstore *s, const char *key, uint64_t *out,
+                                      floe_error *err) {
   return s->ops->size(s, key, out, err);
 }
 /* Every key starting with prefix, in no particular order. */

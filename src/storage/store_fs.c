@@ -72,7 +72,7 @@ static char *fs_path(const fs_store *s, const char *key, floe_error *err) {
 static floe_status fs_errno(floe_error *err, const char *what,
                             const char *path) {
   int e = errno;
-  floe_status st = e == ENOENT ? FLOE_ENOTFOUND
+  floe_status st = e == ENOENT   ? FLOE_ENOTFOUND
                    : e == EEXIST ? FLOE_EEXIST
                    : e == ENOMEM ? FLOE_ENOMEM
                                  : FLOE_EIO;
@@ -247,9 +247,8 @@ static floe_status fs_size(fstore *base, const char *key, uint64_t *out,
 }
 
 /* Walks dir (whose key is rel, "" for the root) recursively. */
-static floe_status fs_walk(const char *dir, const char *rel,
-                           const char *prefix, fstore_list_fn fn, void *ctx,
-                           floe_error *err) {
+static floe_status fs_walk(const char *dir, const char *rel, const char *prefix,
+                           fstore_list_fn fn, void *ctx, floe_error *err) {
   DIR *d = opendir(dir);
   if (!d) {
     if (errno == ENOENT || errno == ENOTDIR) return FLOE_OK;
@@ -329,8 +328,8 @@ static floe_status fs_writer_flush(fs_writer *w, floe_error *err) {
   return st;
 }
 
-static floe_status fs_writer_write(fstore_writer *base, const void *p,
-                                   size_t n, floe_error *err) {
+static floe_status fs_writer_write(fstore_writer *base, const void *p, size_t n,
+                                   floe_error *err) {
   fs_writer *w = (fs_writer *)base;
   if (n > FS_WBUF - w->used) {
     FLOE_TRY(fs_writer_flush(w, err));
@@ -374,9 +373,8 @@ static void fs_free(fstore *base) {
 }
 
 static const fstore_ops fs_ops = {
-    fs_put,         fs_get_range,     fs_size,          fs_list,
-    fs_del,         fs_writer_open,   fs_writer_write,  fs_writer_commit,
-    fs_writer_abort, fs_free,
+    fs_put,         fs_get_range,    fs_size,          fs_list,         fs_del,
+    fs_writer_open, fs_writer_write, fs_writer_commit, fs_writer_abort, fs_free,
 };
 
 floe_status fstore_fs_open(const char *dir, fstore **out, floe_error *err) {
@@ -410,7 +408,8 @@ floe_status fstore_get_all(fstore *s, const char *key, size_t max, fbuf *out,
     return ferr_set(err, FLOE_ENOMEM, "%s is %llu bytes, limit %zu", key,
                     (unsigned long long)size, max);
   FLOE_TRY(fbuf_reserve(out, (size_t)size, err));
-  FLOE_TRY(fstore_get_range(s, key, 0, out->data + out->len, (size_t)size, err));
+  FLOE_TRY(
+      fstore_get_range(s, key, 0, out->data + out->len, (size_t)size, err));
   out->len += (size_t)size;
   return FLOE_OK;
 }

@@ -7,6 +7,7 @@
 #ifndef FLOE_TESTS_PQ_WRITE_DATA_H
 #define FLOE_TESTS_PQ_WRITE_DATA_H
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 

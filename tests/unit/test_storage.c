@@ -43,8 +43,7 @@ static void test_put_get(void **state) {
   assert_int_equal(fstore_put(f->s, "a/b/c.txt", "hello world", 11, &e),
                    FLOE_OK);
   char buf[5];
-  assert_int_equal(fstore_get_range(f->s, "a/b/c.txt", 6, buf, 5, &e),
-                   FLOE_OK);
+  assert_int_equal(fstore_get_range(f->s, "a/b/c.txt", 6, buf, 5, &e), FLOE_OK);
   assert_memory_equal(buf, "world", 5);
   assert_int_equal(fstore_get_range(f->s, "a/b/c.txt", 8, buf, 5, &e),
                    FLOE_ECORRUPT);
@@ -69,8 +68,7 @@ static void test_put_if_absent(void **state) {
   assert_int_equal(fstore_put_if_absent(f->s, "m/v1.json", "two", 3, &e),
                    FLOE_EEXIST);
   char buf[3];
-  assert_int_equal(fstore_get_range(f->s, "m/v1.json", 0, buf, 3, &e),
-                   FLOE_OK);
+  assert_int_equal(fstore_get_range(f->s, "m/v1.json", 0, buf, 3, &e), FLOE_OK);
   assert_memory_equal(buf, "one", 3);
   /* racing writers: both stage, exactly one publishes */
   fstore_writer *w1, *w2;
