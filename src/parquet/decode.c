@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int pq_bit_width(uint64_t v) {
+int pq_level_bit_width(uint64_t v) {
   int w = 0;
   while (v) {
     w++;

@@ -624,7 +624,7 @@ static floe_status load_dict(pq_reader *R, pq_colr *r, const pq_page_header *h,
  * prefix). */
 static floe_status open_levels_v1(pq_colr *r, fcur *c, int enc, int max,
                                   uint32_t n, pq_rle *out, floe_error *err) {
-  int bw = pq_bit_width((uint64_t)max);
+  int bw = pq_level_bit_width((uint64_t)max);
   if (enc == PQE_RLE) {
     uint32_t len;
     if (fcur_left(c) < 4) return colr_fail(r, err, "levels length missing");
@@ -715,7 +715,8 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
   *got = false;
   while (r->cpos < r->chunk.len) {
     tc_reader t;
-    tc_init(&t, r->chunk.data, r->chunk.len, R->name, (size_t)r->chunk_off);
+    tc_reader_init(&t, r->chunk.data, r->chunk.len, R->name,
+                   (size_t)r->chunk_off);
     t.c.pos = r->cpos;
     r->page_off = r->chunk_off + r->cpos;
     pq_page_header h;
@@ -743,6 +744,7 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
                        (long long)(r->values_left));
     r->values_left -= nv;
     /* a flat column has one level entry per row */
+    int64_t rows_before = r->rows_left;
     if (!l->is_list) {
       if ((int64_t)nv > r->rows_left)
         return colr_fail(r, err, "page of %u values, only %lld rows left", nv,
@@ -769,23 +771,23 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
           (int64_t)h.rep_length + h.def_length > h.uncompressed_size)
         return colr_fail(r, err, "level lengths %d+%d exceed the page",
                          (int)h.rep_length, (int)h.def_length);
-      if (h.num_rows < 0 || h.num_rows > r->rows_left ||
+      if (h.num_rows < 0 || h.num_rows > rows_before ||
           (int64_t)h.num_rows > (int64_t)nv ||
           (!l->is_list && h.num_rows != (int32_t)nv))
         return colr_fail(r, err,
                          "page of %d rows and %u values, %lld rows "
                          "left",
-                         (int)h.num_rows, nv, (long long)r->rows_left);
+                         (int)h.num_rows, nv, (long long)rows_before);
       if (h.num_nulls < 0 || (uint32_t)h.num_nulls > nv)
         return colr_fail(r, err, "page has %d nulls in %u values",
                          (int)h.num_nulls, nv);
       if (l->is_list) r->rows_left -= h.num_rows;
       if (l->max_rep > 0)
         pq_rle_init(&r->rep, body, (size_t)h.rep_length,
-                    pq_bit_width((uint64_t)l->max_rep));
+                    pq_level_bit_width((uint64_t)l->max_rep));
       if (l->max_def > 0)
         pq_rle_init(&r->def, body + h.rep_length, (size_t)h.def_length,
-                    pq_bit_width((uint64_t)l->max_def));
+                    pq_level_bit_width((uint64_t)l->max_def));
       size_t lv = (size_t)h.rep_length + (size_t)h.def_length;
       size_t clen = (size_t)h.compressed_size - lv;
       size_t ulen = (size_t)h.uncompressed_size - lv;

@@ -29,7 +29,8 @@ static int cmp_dec_be(const uint8_t *a, const uint8_t *b, size_t n) {
 }
 
 static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
-  int c = memcmp(a, b, an < bn ? an : bn);
+  size_t m = an < bn ? an : bn;
+  int c = m ? memcmp(a, b, m) : 0; /* an empty value may have a NULL pointer */
   if (c) return c;
   return an < bn ? -1 : an > bn;
 }
