@@ -755,16 +755,27 @@ static floe_status dec_value(dctx *x, const avro_schema *s, fcur *c, int depth,
   return fcur_fail(c, err, "bad schema node");
 }
 
+/* Decodes one datum with a budget of values; *used says how many it took. */
+static floe_status dec_root(const avro_schema *s, fcur *c, farena *a,
+                            size_t budget, const avro_value **out, size_t *used,
+                            floe_error *err) {
+  if (!budget) return fcur_fail(c, err, "value limit reached");
+  dctx x = {a, err, budget - 1};
+  avro_value *v = farena_alloc(a, sizeof *v, err);
+  if (!v) return err ? err->code : FLOE_ENOMEM;
+  FLOE_TRY(dec_value(&x, s, c, 0, v));
+  *out = v;
+  *used = budget - x.budget;
+  return FLOE_OK;
+}
+
 floe_status avro_decode(const avro_schema *s, fcur *c, farena *a,
                         const avro_decode_limits *lim, const avro_value **out,
                         floe_error *err) {
-  dctx x = {a, err, lim && lim->max_values ? lim->max_values : (size_t)1 << 20};
-  avro_value *v = farena_alloc(a, sizeof *v, err);
-  if (!v) return err ? err->code : FLOE_ENOMEM;
-  x.budget--;
-  FLOE_TRY(dec_value(&x, s, c, 0, v));
-  *out = v;
-  return FLOE_OK;
+  size_t used = 0;
+  return dec_root(s, c, a,
+                  lim && lim->max_values ? lim->max_values : (size_t)1 << 20,
+                  out, &used, err);
 }
 
 /* ================= value accessors ================= */
@@ -910,7 +921,8 @@ struct avro_writer {
   avro_codec codec;
   uint8_t sync[AVRO_SYNC_SIZE];
   size_t block_records, block_bytes;
-  size_t nblock; /* records in the open block */
+  size_t nblock;    /* records in the open block */
+  size_t committed; /* block.len at the last commit */
   uint64_t total;
 };
 
@@ -1034,6 +1046,7 @@ static floe_status writer_flush(avro_writer *w, floe_error *err) {
   FLOE_TRY(fbuf_append(w->out, data, n, err));
   FLOE_TRY(fbuf_append(w->out, w->sync, AVRO_SYNC_SIZE, err));
   w->block.len = 0;
+  w->committed = 0;
   w->nblock = 0;
   return FLOE_OK;
 }
@@ -1041,6 +1054,7 @@ static floe_status writer_flush(avro_writer *w, floe_error *err) {
 fbuf *avro_writer_record_buf(avro_writer *w) { return &w->block; }
 
 floe_status avro_writer_commit_record(avro_writer *w, floe_error *err) {
+  w->committed = w->block.len;
   w->nblock++;
   w->total++;
   if (w->nblock >= w->block_records || w->block.len >= w->block_bytes)
@@ -1055,6 +1069,10 @@ floe_status avro_writer_append_record(avro_writer *w, const void *p, size_t n,
 }
 
 floe_status avro_writer_finish(avro_writer *w, floe_error *err) {
+  if (w->block.len != w->committed)
+    return ferr_set(err, FLOE_EINVAL,
+                    "avro writer: %zu record bytes written but not committed",
+                    w->block.len - w->committed);
   return writer_flush(w, err);
 }
 
@@ -1090,6 +1108,7 @@ struct avro_reader {
   fcur file;       /* at the next block */
   fcur blk;        /* records of the current block */
   uint64_t remain; /* records left in the current block */
+  size_t budget;   /* values the rest of the block may create */
   fbuf inflated;
   z_stream zs;
   bool zinit;
@@ -1355,6 +1374,13 @@ static floe_status next_block(avro_reader *r, floe_error *err) {
                      (long long)cnt, (unsigned long long)most);
   }
   r->remain = (uint64_t)cnt;
+  /* values per block, so records that take no bytes (all-null fields)
+   * cannot cost unbounded time: legit data has far fewer values than
+   * 8 per byte */
+  size_t len = fcur_left(&r->blk);
+  r->budget = len > (SIZE_MAX - r->lim.max_values) / 8
+                  ? SIZE_MAX
+                  : r->lim.max_values + 8 * len;
   if (!cnt) return fcur_end(&r->blk, err);
   return FLOE_OK;
 }
@@ -1369,8 +1395,12 @@ floe_status avro_reader_next(avro_reader *r, farena *a, const avro_value **out,
       return ferr_set(err, FLOE_EEOF, "%s: no more records", r->name);
     if ((st = next_block(r, err)) != FLOE_OK) goto fail;
   }
-  if ((st = avro_decode(r->schema, &r->blk, a, &r->lim, out, err)) != FLOE_OK)
+  size_t used = 0;
+  size_t budget = r->budget < r->lim.max_values ? r->budget : r->lim.max_values;
+  if ((st = dec_root(r->schema, &r->blk, a, budget, out, &used, err)) !=
+      FLOE_OK)
     goto fail;
+  r->budget -= used;
   if (--r->remain == 0 && (st = fcur_end(&r->blk, err)) != FLOE_OK) goto fail;
   return FLOE_OK;
 fail:

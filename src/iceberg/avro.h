@@ -213,7 +213,8 @@ struct avro_pair {
   avro_value value;
 };
 
-/* Limits on decoding one record. */
+/* Limits on decoding one record. (The reader also caps the values of a
+ * whole block at max_values + 8 per byte of the block.) */
 typedef struct avro_decode_limits {
   size_t max_values; /* values (incl. nested) per record; 0: 1<<24 */
 } avro_decode_limits;
@@ -304,7 +305,8 @@ floe_status avro_writer_append_record(avro_writer *w, const void *p, size_t n,
  * commit it. */
 fbuf *avro_writer_record_buf(avro_writer *w);
 floe_status avro_writer_commit_record(avro_writer *w, floe_error *err);
-/* Flushes the last block; out then holds a complete file. */
+/* Flushes the last block; out then holds a complete file. Fails if bytes
+ * were written into the record buffer but not committed. */
 floe_status avro_writer_finish(avro_writer *w, floe_error *err);
 /* Records committed so far. */
 uint64_t avro_writer_count(const avro_writer *w);
