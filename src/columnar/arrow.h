@@ -61,12 +61,16 @@ struct ArrowArrayStream {
 #endif /* ARROW_C_STREAM_INTERFACE */
 
 /* Exports schema as a struct type ("+s") with one child per field. Field ids
- * travel as "PARQUET:field_id" metadata. The caller releases out. */
+ * travel as "PARQUET:field_id" metadata (list elements too, on the child
+ * "item"); uuid fields carry ARROW:extension:name = arrow.uuid. The caller
+ * releases out. On failure out is left released (release == NULL). */
 floe_status col_schema_export(const col_schema *s, struct ArrowSchema *out,
                               floe_error *err);
 
 /* Exports batch as a struct array and frees the batch (its buffers now
- * belong to out). The caller releases out. */
+ * belong to out: the exported buffers[] are the column buffers themselves).
+ * The caller releases out. The batch is consumed even on failure (columns of
+ * unequal length, no memory); out is then left released. */
 floe_status col_batch_export(col_batch *b, struct ArrowArray *out,
                              floe_error *err);
 
@@ -75,7 +79,11 @@ typedef floe_status (*col_batch_source_fn)(void *ctx, col_batch **out,
                                            floe_error *err);
 
 /* Wraps a batch source into an ArrowArrayStream. ctx_free (may be NULL) is
- * called with ctx when the stream is released. The schema is referenced. */
+ * called with ctx when the stream is released. The schema is referenced.
+ * Callbacks return 0 or an errno value (ENOMEM, EINVAL, EIO, ...);
+ * get_last_error gives the floe_error message of the failed call. Batches
+ * whose schema differs from the stream's are refused (EINVAL). If this
+ * function fails, ctx still belongs to the caller. */
 floe_status col_stream_export(col_schema *schema, col_batch_source_fn next,
                               void *ctx, void (*ctx_free)(void *),
                               struct ArrowArrayStream *out, floe_error *err);

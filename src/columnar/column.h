@@ -62,6 +62,9 @@ int col_type_width(col_type t);
 const char *col_type_name(col_type t);
 /* The element type of a list as a scalar dtype. */
 col_dtype col_dtype_elem(col_dtype t);
+/* FLOE_OK when t is a valid type (known ids, decimal precision 1..38 and
+ * scale <= precision, list elements scalar); FLOE_EINVAL otherwise. */
+floe_status col_dtype_check(col_dtype t, floe_error *err);
 /* Writes "decimal(10,2)", "list<utf8>" etc. into out; returns out. */
 char *col_dtype_format(col_dtype t, char *out, size_t n);
 
@@ -85,30 +88,45 @@ void col_clear(col_column *c);
 floe_status col_reserve(col_column *c, int64_t n, size_t nbytes,
                         floe_error *err);
 
-/* Appending. Each call checks the column's type family in debug builds only;
- * the caller appends the type it declared. */
+/* Appending. Each call checks the column's type family in debug builds only
+ * (builds without NDEBUG; the check returns FLOE_EINVAL, it never aborts);
+ * the caller appends the type it declared. A failed append leaves the column
+ * unchanged. */
 floe_status col_append_null(col_column *c, floe_error *err);
-floe_status col_append_bool(col_column *c, bool v, floe_error *err);
-floe_status col_append_i16(col_column *c, int16_t v, floe_error *err);
+/* Appends n nulls (n >= 0) in one step. */
+floe_status col_append_nulls(col_column *c, int64_t n, floe_error *err);
+static inline floe_status col_append_bool(col_column *c, bool v,
+                                          floe_error *err);
+static inline floe_status col_append_i16(col_column *c, int16_t v,
+                                         floe_error *err);
 /* int32 and date */
-floe_status col_append_i32(col_column *c, int32_t v, floe_error *err);
+static inline floe_status col_append_i32(col_column *c, int32_t v,
+                                         floe_error *err);
 /* int64, time, timestamp, timestamptz */
-floe_status col_append_i64(col_column *c, int64_t v, floe_error *err);
-floe_status col_append_f32(col_column *c, float v, floe_error *err);
-floe_status col_append_f64(col_column *c, double v, floe_error *err);
+static inline floe_status col_append_i64(col_column *c, int64_t v,
+                                         floe_error *err);
+static inline floe_status col_append_f32(col_column *c, float v,
+                                         floe_error *err);
+static inline floe_status col_append_f64(col_column *c, double v,
+                                         floe_error *err);
 /* decimal: the unscaled value as 128-bit two's complement (lo, hi halves) */
-floe_status col_append_dec(col_column *c, uint64_t lo, int64_t hi,
-                           floe_error *err);
-/* utf8, binary */
-floe_status col_append_bytes(col_column *c, const void *p, size_t n,
-                             floe_error *err);
-floe_status col_append_uuid(col_column *c, const uint8_t v[16],
-                            floe_error *err);
+static inline floe_status col_append_dec(col_column *c, uint64_t lo, int64_t hi,
+                                         floe_error *err);
+/* utf8, binary. Fails with FLOE_ERANGE when the column's bytes would pass
+ * INT32_MAX (offsets are int32): flush the batch earlier. */
+static inline floe_status col_append_bytes(col_column *c, const void *p,
+                                           size_t n, floe_error *err);
+static inline floe_status col_append_uuid(col_column *c, const uint8_t v[16],
+                                          floe_error *err);
 /* Lists: append the elements to c->child, then close the row. */
 floe_status col_list_end(col_column *c, floe_error *err);
-/* Appends rows [from, from+n) of src (same type) to c. */
-floe_status col_append_range(col_column *c, const col_column *src,
-                             int64_t from, int64_t n, floe_error *err);
+/* Appends rows [from, from+n) of src (same type) to c. Columnar: memcpy for
+ * fixed width, bit copies for bitmaps, rebased offsets for var-width/lists. */
+floe_status col_append_range(col_column *c, const col_column *src, int64_t from,
+                             int64_t n, floe_error *err);
+/* Drops rows past len (len <= length), keeping capacity; used to roll back a
+ * partly appended row or list. */
+void col_truncate(col_column *c, int64_t len);
 
 /* Reading. Row index i must be < length. */
 static inline bool col_is_valid(const col_column *c, int64_t i) {
@@ -138,5 +156,122 @@ static inline const void *col_get_fixed(const col_column *c, int64_t i,
  * Floats compare by bits so NaN == NaN. Returns true when equal. */
 bool col_value_equal(const col_column *a, int64_t i, const col_column *b,
                      int64_t j);
+
+/* ---- inline fast paths (names ending in _ are internal to the module) ---- */
+
+/* Slow path: makes room for one more row with vbytes value bytes (and one
+ * offset for var-width types). */
+floe_status col_grow_(col_column *c, size_t vbytes, floe_error *err);
+/* Reports an append of the wrong type family (a caller bug). */
+floe_status col_type_mismatch_(const col_column *c, const char *what,
+                               floe_error *err);
+/* Reports var-width bytes past INT32_MAX. */
+floe_status col_too_big_(const col_column *c, size_t n, floe_error *err);
+
+#ifndef NDEBUG
+#define COL_CHECK_(c, cond, what, err)                                         \
+  do {                                                                         \
+    if (FLOE_UNLIKELY(!(cond))) return col_type_mismatch_((c), (what), (err)); \
+  } while (0)
+#else
+#define COL_CHECK_(c, cond, what, err) ((void)0)
+#endif
+
+/* Bitmaps keep every bit past length zero, so setting a bit is an OR into a
+ * byte that was zeroed when it was added. The caller reserved one byte. */
+static inline void col_push_bit_(fbuf *b, int64_t i, bool v) {
+  if ((i & 7) == 0) b->data[b->len++] = 0;
+  b->data[i >> 3] |= (uint8_t)((unsigned)v << (i & 7));
+}
+
+static inline bool col_room_(const col_column *c, size_t vbytes) {
+  return c->values.cap - c->values.len >= vbytes &&
+         c->validity.cap > c->validity.len;
+}
+
+static inline floe_status col_append_fixed_(col_column *c, const void *v,
+                                            size_t w, floe_error *err) {
+  if (FLOE_UNLIKELY(!col_room_(c, w))) FLOE_TRY(col_grow_(c, w, err));
+  memcpy(c->values.data + c->values.len, v, w);
+  c->values.len += w;
+  col_push_bit_(&c->validity, c->length, true);
+  c->length++;
+  return FLOE_OK;
+}
+
+static inline floe_status col_append_bool(col_column *c, bool v,
+                                          floe_error *err) {
+  COL_CHECK_(c, c->type.id == COL_BOOL, "bool", err);
+  if (FLOE_UNLIKELY(!col_room_(c, 1))) FLOE_TRY(col_grow_(c, 1, err));
+  col_push_bit_(&c->values, c->length, v);
+  col_push_bit_(&c->validity, c->length, true);
+  c->length++;
+  return FLOE_OK;
+}
+
+static inline floe_status col_append_i16(col_column *c, int16_t v,
+                                         floe_error *err) {
+  COL_CHECK_(c, c->type.id == COL_INT16, "int16", err);
+  return col_append_fixed_(c, &v, 2, err);
+}
+
+static inline floe_status col_append_i32(col_column *c, int32_t v,
+                                         floe_error *err) {
+  COL_CHECK_(c, c->type.id == COL_INT32 || c->type.id == COL_DATE, "int32",
+             err);
+  return col_append_fixed_(c, &v, 4, err);
+}
+
+static inline floe_status col_append_i64(col_column *c, int64_t v,
+                                         floe_error *err) {
+  COL_CHECK_(c,
+             c->type.id == COL_INT64 || c->type.id == COL_TIME ||
+                 c->type.id == COL_TIMESTAMP || c->type.id == COL_TIMESTAMPTZ,
+             "int64", err);
+  return col_append_fixed_(c, &v, 8, err);
+}
+
+static inline floe_status col_append_f32(col_column *c, float v,
+                                         floe_error *err) {
+  COL_CHECK_(c, c->type.id == COL_FLOAT32, "float32", err);
+  return col_append_fixed_(c, &v, 4, err);
+}
+
+static inline floe_status col_append_f64(col_column *c, double v,
+                                         floe_error *err) {
+  COL_CHECK_(c, c->type.id == COL_FLOAT64, "float64", err);
+  return col_append_fixed_(c, &v, 8, err);
+}
+
+static inline floe_status col_append_dec(col_column *c, uint64_t lo, int64_t hi,
+                                         floe_error *err) {
+  COL_CHECK_(c, c->type.id == COL_DECIMAL, "decimal", err);
+  uint64_t v[2] = {lo, (uint64_t)hi};
+  return col_append_fixed_(c, v, 16, err);
+}
+
+static inline floe_status col_append_uuid(col_column *c, const uint8_t v[16],
+                                          floe_error *err) {
+  COL_CHECK_(c, c->type.id == COL_UUID, "uuid", err);
+  return col_append_fixed_(c, v, 16, err);
+}
+
+static inline floe_status col_append_bytes(col_column *c, const void *p,
+                                           size_t n, floe_error *err) {
+  COL_CHECK_(c, c->type.id == COL_UTF8 || c->type.id == COL_BINARY, "bytes",
+             err);
+  if (FLOE_UNLIKELY(n > (size_t)INT32_MAX - c->values.len))
+    return col_too_big_(c, n, err);
+  if (FLOE_UNLIKELY(!col_room_(c, n) || c->offsets.cap - c->offsets.len < 4))
+    FLOE_TRY(col_grow_(c, n, err));
+  if (n) memcpy(c->values.data + c->values.len, p, n);
+  c->values.len += n;
+  int32_t end = (int32_t)c->values.len;
+  memcpy(c->offsets.data + c->offsets.len, &end, 4);
+  c->offsets.len += 4;
+  col_push_bit_(&c->validity, c->length, true);
+  c->length++;
+  return FLOE_OK;
+}
 
 #endif

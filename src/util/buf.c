@@ -138,7 +138,8 @@ floe_status fcur_uvarint(fcur *c, uint64_t *out, floe_error *err) {
   for (int shift = 0; shift < 64; shift += 7) {
     uint8_t byte;
     FLOE_TRY(fcur_u8(c, &byte, err));
-    if (shift == 63 && byte > 1) return fcur_fail(c, err, "varint overflows 64 bits");
+    if (shift == 63 && byte > 1)
+      return fcur_fail(c, err, "varint overflows 64 bits");
     v |= (uint64_t)(byte & 0x7f) << shift;
     if (!(byte & 0x80)) {
       *out = v;

@@ -24,14 +24,14 @@ typedef struct fbuf {
   size_t cap;
 } fbuf;
 
-#define FBUF_INIT {NULL, 0, 0}
+#define FBUF_INIT                                                              \
+  { NULL, 0, 0 }
 
 /* Slow path of fbuf_reserve: grows cap to at least len + extra. */
 floe_status fbuf_grow(fbuf *b, size_t extra, floe_error *err);
 
 /* Makes room for extra more bytes past len (does not change len). */
-static inline floe_status fbuf_reserve(fbuf *b, size_t extra,
-                                       floe_error *err) {
+static inline floe_status fbuf_reserve(fbuf *b, size_t extra, floe_error *err) {
   if (FLOE_LIKELY(b->cap - b->len >= extra)) return FLOE_OK;
   return fbuf_grow(b, extra, err);
 }
@@ -108,8 +108,7 @@ floe_status fcur_le32(fcur *c, uint32_t *out, floe_error *err);
 floe_status fcur_le64(fcur *c, uint64_t *out, floe_error *err);
 floe_status fcur_be32(fcur *c, uint32_t *out, floe_error *err);
 /* Borrows n bytes at pos (valid as long as the underlying buffer). */
-floe_status fcur_bytes(fcur *c, size_t n, const uint8_t **out,
-                       floe_error *err);
+floe_status fcur_bytes(fcur *c, size_t n, const uint8_t **out, floe_error *err);
 floe_status fcur_skip(fcur *c, size_t n, floe_error *err);
 /* Unsigned LEB128, at most 10 bytes, rejecting overlong encodings > 64 bits. */
 floe_status fcur_uvarint(fcur *c, uint64_t *out, floe_error *err);

@@ -52,8 +52,7 @@ floe_status ferr_nomem(floe_error *err, size_t bytes) {
                   bytes);
 }
 
-floe_status ferr_prefix(floe_error *err, floe_status st, const char *fmt,
-                        ...) {
+floe_status ferr_prefix(floe_error *err, floe_status st, const char *fmt, ...) {
   if (!err) return st;
   char head[FLOE_ERROR_MSG_MAX];
   va_list ap;

@@ -47,11 +47,10 @@ floe_status ferr_prefix(floe_error *err, floe_status st, const char *fmt, ...)
 /* Clears err to FLOE_OK with an empty message. */
 void ferr_clear(floe_error *err);
 
-#define FLOE_TRY(expr)                      \
-  do {                                      \
-    floe_status floe_try_st_ = (expr);      \
-    if (FLOE_UNLIKELY(floe_try_st_ != FLOE_OK)) \
-      return floe_try_st_;                  \
+#define FLOE_TRY(expr)                                                         \
+  do {                                                                         \
+    floe_status floe_try_st_ = (expr);                                         \
+    if (FLOE_UNLIKELY(floe_try_st_ != FLOE_OK)) return floe_try_st_;           \
   } while (0)
 
 #endif

@@ -19,7 +19,7 @@ typedef enum flog_level {
 typedef void (*flog_sink_fn)(void *ctx, flog_level level, const char *msg);
 
 typedef struct flog {
-  flog_level level; /* messages below this level are dropped */
+  flog_level level;  /* messages below this level are dropped */
   flog_sink_fn sink; /* NULL: write "floe LEVEL: msg" lines to stderr */
   void *ctx;
 } flog;
