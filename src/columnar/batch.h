@@ -19,8 +19,8 @@ typedef struct col_field {
   char *name; /* owned by the schema */
   col_dtype type;
   bool nullable;
-  int32_t elem_id;       /* lists only */
-  bool elem_nullable;    /* lists only */
+  int32_t elem_id;    /* lists only */
+  bool elem_nullable; /* lists only */
 } col_field;
 
 typedef struct col_schema {
@@ -47,8 +47,7 @@ typedef struct col_batch {
 
 /* A new empty batch for schema (takes a new reference). Caller frees with
  * col_batch_free. */
-floe_status col_batch_new(col_schema *schema, col_batch **out,
-                          floe_error *err);
+floe_status col_batch_new(col_schema *schema, col_batch **out, floe_error *err);
 void col_batch_free(col_batch *b);
 /* Drops all rows, keeping capacity. */
 void col_batch_clear(col_batch *b);

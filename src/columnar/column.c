@@ -375,6 +375,8 @@ floe_status col_append_range(col_column *c, const col_column *src, int64_t from,
     if (c->type.id != COL_LIST) nbytes = (size_t)span;
   }
   FLOE_TRY(col_reserve(c, n, nbytes, err));
+  /* src may be c itself: reread its buffers after the reserve moved them */
+  if (so) so = col_offsets(src);
   /* Reserved above, so the copies below cannot fail except for the list
    * child; a child failure rolls the parent back. */
   int64_t valid;

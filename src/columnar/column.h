@@ -118,6 +118,13 @@ static inline floe_status col_append_bytes(col_column *c, const void *p,
                                            size_t n, floe_error *err);
 static inline floe_status col_append_uuid(col_column *c, const uint8_t v[16],
                                           floe_error *err);
+/* Two-step utf8/binary append for values decoded in place (no staging copy):
+ * col_bytes_begin gives room for up to n bytes at *dst (valid until the next
+ * append), col_bytes_commit(c, m) closes the row with the m <= n bytes
+ * written. Skipping the commit appends nothing. */
+static inline floe_status col_bytes_begin(col_column *c, size_t n,
+                                          uint8_t **dst, floe_error *err);
+static inline void col_bytes_commit(col_column *c, size_t m);
 /* Lists: append the elements to c->child, then close the row. */
 floe_status col_list_end(col_column *c, floe_error *err);
 /* Appends rows [from, from+n) of src (same type) to c. Columnar: memcpy for
@@ -256,21 +263,33 @@ static inline floe_status col_append_uuid(col_column *c, const uint8_t v[16],
   return col_append_fixed_(c, v, 16, err);
 }
 
-static inline floe_status col_append_bytes(col_column *c, const void *p,
-                                           size_t n, floe_error *err) {
+static inline floe_status col_bytes_begin(col_column *c, size_t n,
+                                          uint8_t **dst, floe_error *err) {
   COL_CHECK_(c, c->type.id == COL_UTF8 || c->type.id == COL_BINARY, "bytes",
              err);
   if (FLOE_UNLIKELY(n > (size_t)INT32_MAX - c->values.len))
     return col_too_big_(c, n, err);
   if (FLOE_UNLIKELY(!col_room_(c, n) || c->offsets.cap - c->offsets.len < 4))
     FLOE_TRY(col_grow_(c, n, err));
-  if (n) memcpy(c->values.data + c->values.len, p, n);
-  c->values.len += n;
+  *dst = c->values.data + c->values.len;
+  return FLOE_OK;
+}
+
+static inline void col_bytes_commit(col_column *c, size_t m) {
+  c->values.len += m;
   int32_t end = (int32_t)c->values.len;
   memcpy(c->offsets.data + c->offsets.len, &end, 4);
   c->offsets.len += 4;
   col_push_bit_(&c->validity, c->length, true);
   c->length++;
+}
+
+static inline floe_status col_append_bytes(col_column *c, const void *p,
+                                           size_t n, floe_error *err) {
+  uint8_t *dst = NULL;
+  FLOE_TRY(col_bytes_begin(c, n, &dst, err));
+  if (n) memcpy(dst, p, n);
+  col_bytes_commit(c, n);
   return FLOE_OK;
 }
 

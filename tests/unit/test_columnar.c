@@ -249,6 +249,13 @@ static void roundtrip_type(col_dtype t) {
   check_layout(&d);
   for (int64_t k = 0; k < 10; k++) check_value(&d, 5 + k, k);
 
+  /* appending a column to itself (buffers move while copying) */
+  for (int round = 0; round < 3; round++)
+    assert_int_equal(col_append_range(&c, &c, 0, c.length, &e), FLOE_OK);
+  assert_int_equal(c.length, 8 * n);
+  check_layout(&c);
+  for (int64_t k = 0; k < 8 * n; k += 7) check_value(&c, k, k % n);
+
   col_clear(&c);
   assert_int_equal(c.length, 0);
   assert_int_equal(c.null_count, 0);
