@@ -65,26 +65,50 @@ test('DuckDB loads the source CSV as generated (checks the harness itself)', () 
 
 const CODECS = ['zstd', 'snappy', 'uncompressed'];
 
+// DuckDB's rendering of the rows of a query, as comparison keys.
+async function keysOf(select) {
+  const got = await duck.rows(`SELECT ${COLUMNS.map((c) => renderExpr(c)).join(', ')} FROM (${select})`);
+  return got.map((r) => r.map((s, k) => duckKey(COLUMNS[k], s)));
+}
+
+// Writes select with DuckDB, then checks floe's csv and jsonl of the file.
+async function roundTrip(t, name, select, options) {
+  const file = path.join(TMP, `${name}.parquet`);
+  await duck.run(`COPY (${select}) TO ${lit(file)} (FORMAT parquet, ${options})`);
+  const [[groups]] = await duck.rows(`SELECT count(DISTINCT row_group_id) FROM parquet_metadata(${lit(file)})`);
+  assert.ok(Number(groups) >= 2, `several row groups (got ${groups})`);
+  const encs = await duck.rows(`SELECT DISTINCT encodings FROM parquet_metadata(${lit(file)}) ORDER BY 1`);
+  t.diagnostic(`DuckDB's encodings: ${encs.map((r) => r[0]).join(' | ')}`);
+  const wantRows = await keysOf(select);
+  assertSameTable(NAMES, wantRows, csvKeys(floeCat(BIN, file, { format: 'csv' }), COLUMNS), `${name} csv`);
+  assertSameTable(NAMES, wantRows, jsonlKeys(floeCat(BIN, file, { format: 'jsonl' }), COLUMNS), `${name} jsonl`);
+}
+
+// DuckDB's v2 files use DataPageV2 with DELTA_BINARY_PACKED (ints),
+// DELTA_LENGTH_BYTE_ARRAY (strings), BYTE_STREAM_SPLIT (floats) and
+// RLE_DICTIONARY. For INT32 values spanning the whole range DuckDB 1.5.6
+// packs deltas in 33 bits, which the spec forbids writers to do ("INT32 data
+// must not use more than 32 bits"; its INT64 deltas wrap as they should).
+// The main v2 tests halve the INT32 columns so their deltas fit, and the
+// full-range case is tracked on its own below.
+const HALF_INT32 = `SELECT * REPLACE (CAST(c_int32 // 2 AS INTEGER) AS c_int32,
+  list_transform(c_list_int, x -> CAST(x // 2 AS INTEGER)) AS c_list_int) FROM t ORDER BY id`;
+
 for (const version of ['V1', 'V2']) {
   for (const codec of CODECS) {
     test(`DuckDB writes ${codec}, PARQUET_VERSION ${version}; floe cat reads it`, async (t) => {
-      const file = path.join(TMP, `duckdb-${codec}-${version}.parquet`);
-      await duck.run(`COPY (SELECT * FROM t ORDER BY id) TO ${lit(file)}
-        (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE 1000, PARQUET_VERSION ${version})`);
-      const [[groups]] = await duck.rows(
-        `SELECT count(DISTINCT row_group_id) FROM parquet_metadata(${lit(file)})`);
-      assert.ok(Number(groups) >= 2, `several row groups (got ${groups})`);
-      const encs = await duck.rows(
-        `SELECT DISTINCT encodings FROM parquet_metadata(${lit(file)}) ORDER BY 1`);
-      t.diagnostic(`DuckDB's encodings: ${encs.map((r) => r[0]).join(' | ')}`);
-
-      const csv = floeCat(BIN, file, { format: 'csv' });
-      assertSameTable(NAMES, want, csvKeys(csv, COLUMNS), `${codec} ${version} csv`);
-      const jsonl = floeCat(BIN, file, { format: 'jsonl' });
-      assertSameTable(NAMES, want, jsonlKeys(jsonl, COLUMNS), `${codec} ${version} jsonl`);
+      await roundTrip(t, `duckdb-${codec}-${version}`,
+        version === 'V1' ? 'SELECT * FROM t ORDER BY id' : HALF_INT32,
+        `COMPRESSION ${codec}, ROW_GROUP_SIZE 1000, PARQUET_VERSION ${version}`);
     });
   }
 }
+
+test('floe reads DuckDB v2 INT32 deltas packed in 33 bits (off-spec, but DuckDB writes them)',
+  { todo: 'floe\'s reader rejects DELTA_BINARY_PACKED bit widths above 32 for INT32' }, async (t) => {
+    await roundTrip(t, 'duckdb-v2-int32-33bit', 'SELECT * FROM t ORDER BY id',
+      'COMPRESSION zstd, ROW_GROUP_SIZE 1000, PARQUET_VERSION V2');
+  });
 
 test('floe cat --columns projects a DuckDB file, in the order asked', async () => {
   const file = path.join(TMP, 'duckdb-projection.parquet');
