@@ -6,11 +6,6 @@
 #include "parquet/format.h"
 #include "parquet/reader_int.h"
 
-/* TEMP until columnar text.c is merged */
-extern floe_status col_text_format(const col_column *c, int64_t i, bool json,
-                                   fbuf *out, floe_error *err)
-    __attribute__((weak));
-
 static const char *rep_name(int r) {
   switch (r) {
   case PQR_REQUIRED: return "required";
@@ -103,7 +98,7 @@ static floe_status bytes_text(const pq_bytes *b, fbuf *out, floe_error *err) {
 /* A min/max statistic rendered as a value of the column when it can be. */
 static floe_status stat_text(const pq_leaf *l, const pq_bytes *b, fbuf *out,
                              floe_error *err) {
-  if (l && l->supported && col_text_format) {
+  if (l && l->supported) {
     col_column c;
     if (col_init(&c, l->vtype, NULL) == FLOE_OK) {
       floe_status st = pq_leaf_append_plain(l, b->p, b->n, &c, NULL);

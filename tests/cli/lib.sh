@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Helpers for tests/cli/test_*.sh (sourced, not run). Each test gets a fresh
 # temporary directory $T, removed on exit.
 FLOE=${FLOE_BIN:?set FLOE_BIN to the floe binary}

@@ -2,6 +2,7 @@
 # Bad input: exit 1, a message naming the line and column, and no output file
 # (not even a temporary one) left behind.
 set -euo pipefail
+# shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 SPEC='id:int64!,name:utf8,price:decimal(10,2),tags:list<int32!>'
@@ -18,6 +19,8 @@ expect_bad() {
   [ -z "$(ls -A "$T/out_dir")" ] || fail "left behind: $(ls -A "$T/out_dir")"
 }
 
+# the header is part of printf formats on purpose
+# shellcheck disable=SC2059
 H='id,name,price,tags\n'
 expect_bad "$(printf "$H"'1,a,1.00,[]\n2,b,12.345,[]\n')" \
   "in.csv line 3, column 3 (price)" "12.345"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every command's --help exits 0 and prints a usage line; usage errors exit 2.
 set -euo pipefail
+# shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 for cmd in "" "parquet" "parquet write" "parquet cat" "parquet meta"; do

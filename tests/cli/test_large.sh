@@ -3,6 +3,7 @@
 # --row-group-size, several row groups; the round trip stays byte-identical
 # and the row count survives.
 set -euo pipefail
+# shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 ROWS=150000

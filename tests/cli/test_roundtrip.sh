@@ -3,6 +3,7 @@
 # type, NULL vs empty string, quoting, lists and NaN/Infinity; with every
 # codec, both page versions and small row groups; plus --columns and jsonl.
 set -euo pipefail
+# shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 SPEC='id:int64!,b:bool,s:int16,i:int32,f32:float32,f64:float64,dec:decimal(10,2),big:decimal(38,6),name:utf8,raw:binary,day:date,tod:time,ts:timestamp,tz:timestamptz,u:uuid,li:list<int32>,ls:list<utf8!>'
