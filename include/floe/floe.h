@@ -46,6 +46,7 @@ typedef enum floe_status {
   FLOE_ERANGE = 1007,      /* a value does not fit its type */
   FLOE_EEOF = 1008,        /* end of stream (not an error for iterators) */
   FLOE_EEXIST = 1009,      /* something already exists */
+  FLOE_ECONFLICT = 1010,   /* a concurrent commit won; reload and retry */
 } floe_status;
 
 /* A short constant name for a status ("corrupt data"); never NULL. */

@@ -1,14 +1,48 @@
-/* The floe command. */
+/* The floe command: dispatches to the subcommands. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "floe/floe.h"
 
+static const char main_help[] =
+    "usage: floe <command> [options]\n"
+    "       floe --help | --version\n"
+    "\n"
+    "floe mirrors Postgres tables into Apache Iceberg. This build has the\n"
+    "Parquet tools; the Postgres replication daemon comes later.\n"
+    "\n"
+    "Commands:\n"
+    "  parquet write   convert a CSV file into a Parquet file\n"
+    "  parquet cat     print a Parquet file's rows as CSV or JSON lines\n"
+    "  parquet meta    describe a Parquet file's footer\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help      show this help and exit\n"
+    "  --version       print the version and exit\n"
+    "\n"
+    "Run 'floe <command> <subcommand> --help' for the options of each.\n"
+    "\n"
+    "Exit status: 0 success; 1 failure (the reason on stderr, prefixed\n"
+    "'floe: '); 2 usage error (unknown command or option, missing argument).\n";
+
 int main(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-    printf("usage: floe <command> ...\n");
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    fputs(main_help, stderr);
+    return CLI_EXIT_USAGE;
   }
-  fprintf(stderr, "floe: unknown command '%s'\n", argv[1]);
-  return 2;
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+      strcmp(cmd, "help") == 0) {
+    fputs(main_help, stdout);
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    printf("floe %d.%d.%d\n", FLOE_VERSION_MAJOR, FLOE_VERSION_MINOR,
+           FLOE_VERSION_PATCH);
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(cmd, "parquet") == 0) return cli_parquet_main(argc - 1, argv + 1);
+  if (cmd[0] == '-') return cli_usage_error("floe", "unknown option '%s'", cmd);
+  return cli_usage_error("floe", "unknown command '%s'", cmd);
 }

@@ -18,6 +18,7 @@ const char *floe_strerror(floe_status st) {
   case FLOE_ERANGE: return "out of range";
   case FLOE_EEOF: return "end of stream";
   case FLOE_EEXIST: return "already exists";
+  case FLOE_ECONFLICT: return "commit conflict";
   }
   return "unknown error";
 }

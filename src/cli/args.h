@@ -1,0 +1,46 @@
+/*
+ * Command-line parsing shared by the floe commands: long options written
+ * "--name value" or "--name=value", anywhere among the operands; "--" ends
+ * the options; a lone "-" is an operand (standard input).
+ */
+#ifndef FLOE_CLI_ARGS_H
+#define FLOE_CLI_ARGS_H
+
+#include <stdbool.h>
+
+/* Exit codes of every floe command. */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+typedef struct cli_opt {
+  const char *name;   /* "--schema" */
+  bool has_arg;       /* takes a value */
+  const char **value; /* where the value goes (has_arg) */
+  bool *flag;         /* set when present (!has_arg) */
+} cli_opt;
+
+typedef enum cli_parse_result {
+  CLI_PARSE_OK,
+  CLI_PARSE_HELP,  /* --help or -h was given: print help, exit 0 */
+  CLI_PARSE_USAGE, /* a usage error was printed: exit 2 */
+} cli_parse_result;
+
+/* Parses argv[1..argc) (argv[0] is the command's own name) against opts.
+ * Operands go to operands[0..*noperands), at most max; more is a usage error
+ * printed to stderr, naming cmd ("floe parquet write"). Values point into
+ * argv. */
+cli_parse_result cli_parse_args(const char *cmd, int argc, char **argv,
+                                const cli_opt *opts, int nopts,
+                                const char **operands, int max, int *noperands);
+
+/* Prints "floe: <msg>\nTry '<cmd> --help'." to stderr; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* `floe parquet ...`: argv[0] is "parquet". Returns the exit code. */
+int cli_parquet_main(int argc, char **argv);
+
+#endif
