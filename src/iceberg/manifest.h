@@ -19,7 +19,11 @@
 #include "iceberg/metadata.h"
 #include "parquet/parquet.h"
 
-enum { ICE_CONTENT_DATA = 0, ICE_CONTENT_POS_DELETES = 1, ICE_CONTENT_EQ_DELETES = 2 };
+enum {
+  ICE_CONTENT_DATA = 0,
+  ICE_CONTENT_POS_DELETES = 1,
+  ICE_CONTENT_EQ_DELETES = 2
+};
 enum { ICE_STATUS_EXISTING = 0, ICE_STATUS_ADDED = 1, ICE_STATUS_DELETED = 2 };
 /* manifest list `content` */
 enum { ICE_MANIFEST_DATA = 0, ICE_MANIFEST_DELETES = 1 };
@@ -54,10 +58,10 @@ typedef struct ice_data_file {
   ice_metric *metrics;
   int nsplit_offsets;
   int64_t *split_offsets;
-  int32_t sort_order_id;     /* ICE_NONE = null */
-  int64_t first_row_id;      /* ICE_NONE = null */
+  int32_t sort_order_id;      /* ICE_NONE = null */
+  int64_t first_row_id;       /* ICE_NONE = null */
   char *referenced_data_file; /* DVs: required; else NULL */
-  int64_t content_offset;    /* DVs: blob offset; ICE_NONE = null */
+  int64_t content_offset;     /* DVs: blob offset; ICE_NONE = null */
   int64_t content_size_in_bytes;
   int nequality_ids;
   int32_t *equality_ids;
@@ -148,8 +152,8 @@ floe_status ice_manifest_list_write(ice_manifest_file *mfs, int n,
                                     int64_t *next_row_id, floe_error *err);
 
 /* Reads a manifest list; caller frees each entry and the array. */
-floe_status ice_manifest_list_read(const uint8_t *p, size_t n,
-                                   const char *name, ice_manifest_file **out,
-                                   int *nout, floe_error *err);
+floe_status ice_manifest_list_read(const uint8_t *p, size_t n, const char *name,
+                                   ice_manifest_file **out, int *nout,
+                                   floe_error *err);
 
 #endif
