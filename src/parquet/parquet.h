@@ -120,8 +120,16 @@ typedef struct pq_source {
                          floe_error *err);
   void *ctx;
   uint64_t size;
-  const char *name; /* for error messages: "<name> at offset N: ..." */
+  const char *name;   /* for error messages: "<name> at offset N: ..." */
+  const uint8_t *mem; /* set by pq_source_mem: the whole file in memory */
 } pq_source;
+
+/* A source over n bytes at p (borrowed: they must outlive the reader). */
+static inline pq_source pq_source_mem(const void *p, size_t n,
+                                      const char *name) {
+  pq_source s = {NULL, NULL, n, name, (const uint8_t *)p};
+  return s;
+}
 
 /* Rows to leave out, by position in the file (0-based). Iceberg deletion
  * vectors and positional deletes become this. */

@@ -507,6 +507,10 @@ static floe_status read_src(pq_reader *R, uint64_t off, void *buf, size_t n,
                         "end of the file",
                         R->name, (unsigned long long)off, n);
   if (n == 0) return FLOE_OK;
+  if (R->src.mem) {
+    memcpy(buf, R->src.mem + off, n);
+    return FLOE_OK;
+  }
   return R->src.read_at(R->src.ctx, off, buf, n, err);
 }
 
@@ -1386,7 +1390,7 @@ floe_status pq_reader_open_file(const char *path, const pq_reader_opts *opts,
     return ferr_set(err, FLOE_EIO, "%s: cannot stat", path);
   }
   pq_source src = {fd_read_at, (void *)(intptr_t)fd, (uint64_t)stt.st_size,
-                   path};
+                   path, NULL};
   floe_status st = pq_reader_open(src, opts, out, err);
   if (st != FLOE_OK) {
     close(fd);

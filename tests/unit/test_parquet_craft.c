@@ -154,19 +154,10 @@ static void build(fbuf *out, const selem *el, int nel, int64_t rg_rows,
   for (int c = 0; c < ncols; c++) fbuf_free(&cols[c].pages);
 }
 
-static floe_status mem_read(void *ctx, uint64_t off, void *buf, size_t n,
-                            floe_error *err) {
-  const fbuf *f = ctx;
-  if (off > f->len || n > f->len - off)
-    return ferr_set(err, FLOE_EIO, "read past end");
-  memcpy(buf, f->data + off, n);
-  return FLOE_OK;
-}
-
 /* Opens and reads the single batch of file; returns the status. */
 static floe_status read1(const fbuf *f, const pq_reader_opts *o,
                          col_batch **out, floe_error *e) {
-  pq_source src = {mem_read, (void *)f, f->len, "craft.parquet"};
+  pq_source src = pq_source_mem(f->data, f->len, "craft.parquet");
   pq_reader *r;
   *out = NULL;
   floe_status st = pq_reader_open(src, o, &r, e);
@@ -471,7 +462,7 @@ static void test_unsupported_and_corrupt(void **state) {
     const char *none[1] = {NULL};
     pq_reader_opts o0 = {0};
     o0.columns = none;
-    pq_source src = {mem_read, &f, f.len, "craft.parquet"};
+    pq_source src = pq_source_mem(f.data, f.len, "craft.parquet");
     pq_reader *r;
     assert_int_equal(pq_reader_open(src, &o0, &r, &e), FLOE_OK);
     assert_int_equal(pq_reader_schema(r)->nfields, 0);

@@ -41,20 +41,6 @@ static uint8_t *slurp(const char *name, size_t *n) {
   return p;
 }
 
-typedef struct mem {
-  const uint8_t *p;
-  size_t n;
-} mem;
-
-static floe_status mem_read(void *ctx, uint64_t off, void *buf, size_t n,
-                            floe_error *err) {
-  mem *m = ctx;
-  if (off > m->n || n > m->n - off)
-    return ferr_set(err, FLOE_EIO, "read past end");
-  memcpy(buf, m->p + off, n);
-  return FLOE_OK;
-}
-
 /* ---- expected values ---- */
 
 static void expect_null(const col_column *c, int64_t r, bool null) {
@@ -453,8 +439,7 @@ static void test_describe(void **state) {
 /* Every truncation and a bit flip at every byte: a clean error or (for a
  * benign flip) success, never a crash; run under ASan by make test-asan. */
 static floe_status read_mem(const uint8_t *p, size_t n, floe_error *e) {
-  mem m = {p, n};
-  pq_source src = {mem_read, &m, n, "mem.parquet"};
+  pq_source src = pq_source_mem(p, n, "mem.parquet");
   pq_reader_opts o = {0};
   o.max_alloc = 64 << 20;
   pq_reader *r;
