@@ -239,16 +239,21 @@ static int cmd_read(const char *path) {
   double t0 = now_s();
   if (pq_reader_open_file(path, NULL, &r, &err)) return fail(path, &err);
   int64_t rows = 0;
+  col_batch *b = NULL;
+  if (col_batch_new(pq_reader_schema(r), &b, &err)) {
+    pq_reader_free(r);
+    return fail(path, &err);
+  }
   for (;;) {
-    col_batch *b = NULL;
-    if (pq_reader_next(r, &b, &err)) {
+    if (pq_reader_next_into(r, b, &err)) {
+      col_batch_free(b);
       pq_reader_free(r);
       return fail(path, &err);
     }
-    if (!b) break;
+    if (b->length == 0) break;
     rows += b->length;
-    col_batch_free(b);
   }
+  col_batch_free(b);
   pq_reader_free(r);
   printf("rows=%" PRId64 " read_s=%.3f\n", rows, now_s() - t0);
   return 0;

@@ -161,6 +161,10 @@ int64_t pq_reader_num_rows(const pq_reader *r);
 /* Next batch of surviving rows, or *out = NULL at the end. The caller owns
  * the batch (col_batch_free). */
 floe_status pq_reader_next(pq_reader *r, col_batch **out, floe_error *err);
+/* The same into a batch the caller reuses (made with pq_reader_schema):
+ * b is cleared and refilled, keeping its buffers, so a scan touches the
+ * same memory batch after batch. b->length == 0 means the end. */
+floe_status pq_reader_next_into(pq_reader *r, col_batch *b, floe_error *err);
 void pq_reader_free(pq_reader *r);
 
 /* ---- metadata for `floe parquet meta` ---- */

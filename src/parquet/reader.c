@@ -1448,23 +1448,31 @@ static floe_status next_batch(pq_reader *r, col_batch *b, floe_error *err) {
   return FLOE_OK;
 }
 
-floe_status pq_reader_next(pq_reader *r, col_batch **out, floe_error *err) {
-  *out = NULL;
+floe_status pq_reader_next_into(pq_reader *r, col_batch *b, floe_error *err) {
   if (r->failed)
     return ferr_set(err, r->failed, "%s: reader stopped after an error",
                     r->name);
-  col_batch *b;
-  FLOE_TRY(col_batch_new(r->schema, &b, err));
+  if (b->schema != r->schema)
+    return ferr_set(err, FLOE_EINVAL, "%s: batch is not of the reader's schema",
+                    r->name);
+  col_batch_clear(b);
   floe_status st = next_batch(r, b, err);
   if (st == FLOE_OK) st = col_batch_seal(b, err);
   if (st != FLOE_OK) {
     r->failed = st;
+    col_batch_clear(b);
+  }
+  return st;
+}
+
+floe_status pq_reader_next(pq_reader *r, col_batch **out, floe_error *err) {
+  *out = NULL;
+  col_batch *b;
+  FLOE_TRY(col_batch_new(r->schema, &b, err));
+  floe_status st = pq_reader_next_into(r, b, err);
+  if (st != FLOE_OK || b->length == 0) {
     col_batch_free(b);
     return st;
-  }
-  if (b->length == 0) {
-    col_batch_free(b);
-    return FLOE_OK;
   }
   *out = b;
   return FLOE_OK;

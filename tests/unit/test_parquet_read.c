@@ -279,6 +279,50 @@ static void test_row_groups(void **state) {
   assert_int_equal(read_all("rg.parquet", &o, NULL, 6000), 6000);
 }
 
+/* A reused batch (pq_reader_next_into) yields the same rows as fresh ones,
+ * batch after batch, with the buffers kept between batches. */
+static void test_next_into_reuses(void **state) {
+  (void)state;
+  pq_reader_opts o = {0};
+  o.batch_rows = 700;
+  pq_reader *a, *b;
+  floe_error e;
+  assert_int_equal(pq_reader_open_file(data_path("rg.parquet"), &o, &a, &e),
+                   FLOE_OK);
+  assert_int_equal(pq_reader_open_file(data_path("rg.parquet"), &o, &b, &e),
+                   FLOE_OK);
+  col_batch *reuse;
+  assert_int_equal(col_batch_new(pq_reader_schema(b), &reuse, &e), FLOE_OK);
+  int64_t rows = 0;
+  const void *buf0 = NULL;
+  for (;;) {
+    col_batch *fresh;
+    assert_int_equal(pq_reader_next(a, &fresh, &e), FLOE_OK);
+    assert_int_equal(pq_reader_next_into(b, reuse, &e), FLOE_OK);
+    if (!fresh) {
+      assert_int_equal(reuse->length, 0);
+      break;
+    }
+    assert_int_equal(reuse->length, fresh->length);
+    for (int c = 0; c < fresh->schema->nfields; c++)
+      for (int64_t i = 0; i < fresh->length; i++)
+        assert_true(col_value_equal(&fresh->cols[c], i, &reuse->cols[c], i));
+    if (!buf0) buf0 = reuse->cols[0].values.data;
+    assert_ptr_equal(reuse->cols[0].values.data, buf0);
+    rows += fresh->length;
+    col_batch_free(fresh);
+  }
+  assert_int_equal(rows, 6000);
+  /* a batch of another schema is refused */
+  col_batch *other;
+  assert_int_equal(col_batch_new(pq_reader_schema(a), &other, &e), FLOE_OK);
+  assert_int_equal(pq_reader_next_into(b, other, &e), FLOE_EINVAL);
+  col_batch_free(other);
+  col_batch_free(reuse);
+  pq_reader_free(a);
+  pq_reader_free(b);
+}
+
 static void test_schema_and_ids(void **state) {
   (void)state;
   pq_reader *r;
@@ -501,6 +545,7 @@ int main(void) {
       cmocka_unit_test(test_types_v2_snappy),
       cmocka_unit_test(test_uncompressed),
       cmocka_unit_test(test_row_groups),
+      cmocka_unit_test(test_next_into_reuses),
       cmocka_unit_test(test_schema_and_ids),
       cmocka_unit_test(test_projection),
       cmocka_unit_test(test_skip),
