@@ -928,6 +928,7 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
                                 col_column *dst, size_t from, size_t n,
                                 size_t cap, floe_error *err) {
   size_t end = from + n;
+  uint8_t *out;
   switch (l->conv) {
   case PQC_BOOL:
     for (size_t i = from; i < end; i++)
@@ -945,11 +946,10 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
     }
     return FLOE_OK;
   case PQC_I32:
-    for (size_t i = from; i < end; i++) {
-      int32_t v;
-      memcpy(&v, f + 4 * i, 4);
-      FLOE_TRY(col_append_i32(dst, v, err));
-    }
+  case PQC_F32:
+    /* same bytes on both sides: one copy for the whole run */
+    FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+    memcpy(out, f + 4 * from, 4 * n);
     return FLOE_OK;
   case PQC_U32:
     for (size_t i = from; i < end; i++) {
@@ -966,6 +966,11 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
     }
     return FLOE_OK;
   case PQC_I64:
+    if (l->mul == 1 && l->div == 1) {
+      FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+      memcpy(out, f + 8 * from, 8 * n);
+      return FLOE_OK;
+    }
     for (size_t i = from; i < end; i++) {
       int64_t v;
       memcpy(&v, f + 8 * i, 8);
@@ -981,32 +986,29 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
       FLOE_TRY(col_append_i64(dst, v, err));
     }
     return FLOE_OK;
-  case PQC_F32:
-    for (size_t i = from; i < end; i++) {
-      float v;
-      memcpy(&v, f + 4 * i, 4);
-      FLOE_TRY(col_append_f32(dst, v, err));
-    }
-    return FLOE_OK;
   case PQC_F64:
-    for (size_t i = from; i < end; i++) {
-      double v;
-      memcpy(&v, f + 8 * i, 8);
-      FLOE_TRY(col_append_f64(dst, v, err));
-    }
+    FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+    memcpy(out, f + 8 * from, 8 * n);
     return FLOE_OK;
   case PQC_DEC32:
-    for (size_t i = from; i < end; i++) {
+    /* sign-extend into 128-bit little-endian slots */
+    FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+    for (size_t i = 0; i < n; i++, out += 16) {
       int32_t v;
-      memcpy(&v, f + 4 * i, 4);
-      FLOE_TRY(col_append_dec(dst, (uint64_t)(int64_t)v, v < 0 ? -1 : 0, err));
+      memcpy(&v, f + 4 * (from + i), 4);
+      int64_t lo = v, hi = v < 0 ? -1 : 0;
+      memcpy(out, &lo, 8);
+      memcpy(out + 8, &hi, 8);
     }
     return FLOE_OK;
   case PQC_DEC64:
-    for (size_t i = from; i < end; i++) {
-      int64_t v;
-      memcpy(&v, f + 8 * i, 8);
-      FLOE_TRY(col_append_dec(dst, (uint64_t)v, v < 0 ? -1 : 0, err));
+    FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+    for (size_t i = 0; i < n; i++, out += 16) {
+      int64_t lo, hi;
+      memcpy(&lo, f + 8 * (from + i), 8);
+      hi = lo < 0 ? -1 : 0;
+      memcpy(out, &lo, 8);
+      memcpy(out + 8, &hi, 8);
     }
     return FLOE_OK;
   case PQC_DEC_BYTES:
