@@ -167,6 +167,31 @@ floe_status ice_catalog_rename(ice_catalog *c, const char *ns, const char *name,
                                const char *to_ns, const char *to_name,
                                floe_error *err);
 
+/* ---- on top of metadata.h (catalog_md.c): parsed metadata in and out ----
+ *
+ * Files are written as Iceberg Java's TableMetadataParser writes them
+ * (compact JSON); gzip-compressed files (Java's
+ * write.metadata.compression-codec=gzip) are inflated on load. The caller
+ * builds the new metadata from the loaded one, including its metadata-log
+ * entry for the file it replaces (Java's addPreviousFile), and on
+ * FLOE_ECONFLICT reloads and rebuilds. */
+struct ice_metadata;
+
+/* md->location must be ice_catalog_table_location(ns, name). */
+floe_status ice_catalog_create_table(ice_catalog *c, const char *ns,
+                                     const char *name,
+                                     const struct ice_metadata *md,
+                                     char **metadata_location, floe_error *err);
+/* *md: caller frees with ice_metadata_free; *metadata_location (malloc'd)
+ * is the `expected` of the next commit. */
+floe_status ice_catalog_load_table(ice_catalog *c, const char *ns,
+                                   const char *name, struct ice_metadata **md,
+                                   char **metadata_location, floe_error *err);
+floe_status ice_catalog_commit_table(ice_catalog *c, const char *ns,
+                                     const char *name, const char *expected,
+                                     const struct ice_metadata *md,
+                                     char **metadata_location, floe_error *err);
+
 /* Checks a namespace / table name against the rules above. */
 floe_status ice_catalog_check_name(const char *what, const char *s,
                                    bool is_namespace, floe_error *err);

@@ -204,6 +204,9 @@ static floe_status pg_error(sql_catalog *c, PGresult *res, run_out *out,
 static floe_status pg_run(sql_catalog *c, const char *sql, int np,
                           const char *const *params, run_out *out,
                           floe_error *err) {
+  /* A long-lived handle outlives server restarts: reconnect once. Every
+   * statement outside setup runs in autocommit, so nothing is lost. */
+  if (PQstatus(c->pg) == CONNECTION_BAD) PQreset(c->pg);
   fbuf text = FBUF_INIT;
   floe_status st = pg_sql(sql, &text, err);
   if (st != FLOE_OK) {

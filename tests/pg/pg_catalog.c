@@ -216,6 +216,36 @@ static void test_setup(void **state) {
   PQfinish(pg);
 }
 
+/* A connection that dies under a handle: a commit on it reports that its
+ * outcome is unknown (and keeps its file, which may be referenced), the
+ * next call reconnects. */
+static void test_reconnect(void **state) {
+  fixture *f = *state;
+  cat_env *e = &f->env;
+  ice_catalog *c = env_open(e);
+  floe_error err;
+  char *l0 = NULL;
+  assert_int_equal(ice_catalog_create(c, "ns", "t", "a", 1, &l0, &err),
+                   FLOE_OK);
+  PGconn *pg = connect_db("postgres");
+  exec_ok(pg, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+              "pid <> pg_backend_pid() AND backend_type = 'client backend'");
+  usleep(100 * 1000);
+  assert_int_equal(ice_catalog_commit(c, "ns", "t", l0, "b", 1, NULL, &err),
+                   FLOE_EIO);
+  assert_non_null(strstr(err.msg, "outcome unknown"));
+  assert_int_equal(count_metadata(e, "ns", "t"), 2);
+  expect_load(c, "ns", "t", "a", l0);
+  char *l1 = NULL;
+  assert_int_equal(ice_catalog_commit(c, "ns", "t", l0, "c", 1, &l1, &err),
+                   FLOE_OK);
+  expect_load(c, "ns", "t", "c", l1);
+  PQfinish(pg);
+  free(l0);
+  free(l1);
+  ice_catalog_free(c);
+}
+
 /* A bad database name is a clear error. */
 static void test_bad_db(void **state) {
   fixture *f = *state;
@@ -242,6 +272,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
       cmocka_unit_test_setup_teardown(test_java_rows, setup, teardown),
       cmocka_unit_test_setup_teardown(test_setup, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_db, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
