@@ -399,6 +399,14 @@ static void test_sqlite_outside_warehouse(void **state) {
   assert_int_equal(
       ice_catalog_commit(c, "ns", "t", "/etc/passwd", "x", 1, NULL, &err),
       FLOE_EUNSUPPORTED);
+  /* a row whose file is gone is damage, not a missing table */
+  char *l = NULL;
+  assert_int_equal(ice_catalog_create(c, "ns", "gone", "x", 1, &l, &err),
+                   FLOE_OK);
+  assert_int_equal(unlink(l), 0);
+  assert_int_equal(ice_catalog_load(c, "ns", "gone", &t, &err), FLOE_ECORRUPT);
+  assert_non_null(strstr(err.msg, "is missing"));
+  free(l);
   ice_catalog_free(c);
 }
 
@@ -438,6 +446,11 @@ static void test_uris(void **state) {
   snprintf(wh, sizeof wh, "%s/x.db", f->tmp);
   assert_false(path_exists(wh));
   snprintf(wh, sizeof wh, "%s/wh", f->tmp);
+  /* not a database */
+  snprintf(uri, sizeof uri, "%s/junk.db", f->tmp);
+  write_file(uri, "this is not an sqlite database, not at all, no sir...");
+  snprintf(uri, sizeof uri, "sqlite:%s/junk.db", f->tmp);
+  expect_open_fails(uri, wh, FLOE_EIO, "file is not a database");
   snprintf(uri, sizeof uri, "%s/other", f->tmp);
   expect_open_fails(uri, wh, FLOE_EINVAL, "is its own warehouse");
   /* nothing listens on port 1; the password is not echoed */
