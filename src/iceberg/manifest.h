@@ -19,7 +19,11 @@
 #include "iceberg/metadata.h"
 #include "parquet/parquet.h"
 
-enum { ICE_CONTENT_DATA = 0, ICE_CONTENT_POS_DELETES = 1, ICE_CONTENT_EQ_DELETES = 2 };
+enum {
+  ICE_CONTENT_DATA = 0,
+  ICE_CONTENT_POS_DELETES = 1,
+  ICE_CONTENT_EQ_DELETES = 2
+};
 enum { ICE_STATUS_EXISTING = 0, ICE_STATUS_ADDED = 1, ICE_STATUS_DELETED = 2 };
 /* manifest list `content` */
 enum { ICE_MANIFEST_DATA = 0, ICE_MANIFEST_DELETES = 1 };
@@ -54,10 +58,10 @@ typedef struct ice_data_file {
   ice_metric *metrics;
   int nsplit_offsets;
   int64_t *split_offsets;
-  int32_t sort_order_id;     /* ICE_NONE = null */
-  int64_t first_row_id;      /* ICE_NONE = null */
+  int32_t sort_order_id;      /* ICE_NONE = null */
+  int64_t first_row_id;       /* ICE_NONE = null */
   char *referenced_data_file; /* DVs: required; else NULL */
-  int64_t content_offset;    /* DVs: blob offset; ICE_NONE = null */
+  int64_t content_offset;     /* DVs: blob offset; ICE_NONE = null */
   int64_t content_size_in_bytes;
   int nequality_ids;
   int32_t *equality_ids;
@@ -81,6 +85,15 @@ floe_status ice_data_file_copy(ice_data_file *dst, const ice_data_file *src,
 floe_status ice_data_file_from_parquet(const char *path,
                                        const pq_file_metrics *m,
                                        ice_data_file *out, floe_error *err);
+/* The same, with the file's schema: NaN counts are then kept for exactly
+ * the float/double columns (as Iceberg Java writes them, zeros included);
+ * without it (above) a NaN count is kept only when it is non-zero, since
+ * pq_file_metrics does not say which columns are floats. */
+floe_status ice_data_file_from_parquet_schema(const char *path,
+                                              const pq_file_metrics *m,
+                                              const col_schema *schema,
+                                              ice_data_file *out,
+                                              floe_error *err);
 
 typedef struct ice_field_summary {
   bool contains_null;
@@ -147,9 +160,18 @@ floe_status ice_manifest_list_write(ice_manifest_file *mfs, int n,
                                     int64_t first_row_id, fbuf *out,
                                     int64_t *next_row_id, floe_error *err);
 
+/* The Avro schema JSON of a manifest (manifest_entry with the r102
+ * partition struct of spec over schema) and of a manifest list
+ * (manifest_file), exactly as the writers store them. Caller frees *out
+ * with free(). */
+floe_status ice_manifest_entry_schema_json(const ice_schema *schema,
+                                           const ice_partition_spec *spec,
+                                           char **out, floe_error *err);
+floe_status ice_manifest_list_schema_json(char **out, floe_error *err);
+
 /* Reads a manifest list; caller frees each entry and the array. */
-floe_status ice_manifest_list_read(const uint8_t *p, size_t n,
-                                   const char *name, ice_manifest_file **out,
-                                   int *nout, floe_error *err);
+floe_status ice_manifest_list_read(const uint8_t *p, size_t n, const char *name,
+                                   ice_manifest_file **out, int *nout,
+                                   floe_error *err);
 
 #endif
