@@ -24,7 +24,7 @@ extern "C" {
 #define FLOE_VERSION_MAJOR 0
 #define FLOE_VERSION_MINOR 1
 #define FLOE_VERSION_PATCH 0
-#define FLOE_VERSION_NUMBER \
+#define FLOE_VERSION_NUMBER                                                    \
   ((FLOE_VERSION_MAJOR << 24) | (FLOE_VERSION_MINOR << 16) | FLOE_VERSION_PATCH)
 
 /* Run-time version, to compare with FLOE_VERSION_NUMBER from the header a
@@ -37,16 +37,16 @@ uint32_t floe_version(void);
  */
 typedef enum floe_status {
   FLOE_OK = 0,
-  FLOE_ENOMEM = 1001,      /* an allocation failed or a limit was hit */
-  FLOE_EINVAL = 1002,      /* the caller passed something wrong */
-  FLOE_EIO = 1003,         /* the operating system refused a read/write */
-  FLOE_ECORRUPT = 1004,    /* outside bytes are malformed or inconsistent */
+  FLOE_ENOMEM = 1001,       /* an allocation failed or a limit was hit */
+  FLOE_EINVAL = 1002,       /* the caller passed something wrong */
+  FLOE_EIO = 1003,          /* the operating system refused a read/write */
+  FLOE_ECORRUPT = 1004,     /* outside bytes are malformed or inconsistent */
   FLOE_EUNSUPPORTED = 1005, /* well-formed, but a feature floe lacks */
-  FLOE_ENOTFOUND = 1006,   /* a named thing does not exist */
-  FLOE_ERANGE = 1007,      /* a value does not fit its type */
-  FLOE_EEOF = 1008,        /* end of stream (not an error for iterators) */
-  FLOE_EEXIST = 1009,      /* something already exists */
-  FLOE_ECONFLICT = 1010,   /* a concurrent commit won; reload and retry */
+  FLOE_ENOTFOUND = 1006,    /* a named thing does not exist */
+  FLOE_ERANGE = 1007,       /* a value does not fit its type */
+  FLOE_EEOF = 1008,         /* end of stream (not an error for iterators) */
+  FLOE_EEXIST = 1009,       /* something already exists */
+  FLOE_ECONFLICT = 1010,    /* a concurrent commit won; reload and retry */
 } floe_status;
 
 /* A short constant name for a status ("corrupt data"); never NULL. */

@@ -430,10 +430,10 @@ static floe_status out_flush(fbuf *out, floe_error *err) {
 
 static floe_status print_rows(pq_reader *r, const int *idx, int n, bool json,
                               floe_error *err) {
-  const col_schema *s = pq_reader_schema(r);
+  col_schema *s = pq_reader_schema(r);
   fbuf out = FBUF_INIT, val = FBUF_INIT;
   col_batch *b = NULL;
-  floe_status st = FLOE_OK;
+  floe_status st = col_batch_new(s, &b, err);
 
   if (!json) {
     for (int k = 0; k < n && !st; k++) {
@@ -444,7 +444,7 @@ static floe_status print_rows(pq_reader *r, const int *idx, int n, bool json,
     if (!st) st = fbuf_put_u8(&out, '\n', err);
   }
   while (!st) {
-    if ((st = pq_reader_next(r, &b, err)) || !b) break;
+    if ((st = pq_reader_next_into(r, b, err)) || b->length == 0) break;
     for (int64_t i = 0; i < b->length && !st; i++) {
       if (json) st = fbuf_put_u8(&out, '{', err);
       for (int k = 0; k < n && !st; k++) {
@@ -472,9 +472,8 @@ static floe_status print_rows(pq_reader *r, const int *idx, int n, bool json,
       if (!st) st = fbuf_put_u8(&out, '\n', err);
       if (!st && out.len >= CLI_OUT_CHUNK) st = out_flush(&out, err);
     }
-    col_batch_free(b);
-    b = NULL;
   }
+  col_batch_free(b);
   if (!st) st = out_flush(&out, err);
   if (!st && fflush(stdout) != 0)
     st = ferr_set(err, FLOE_EIO, "writing to standard output: %s",

@@ -272,6 +272,38 @@ floe_status col_append_nulls(col_column *c, int64_t n, floe_error *err) {
   return FLOE_OK;
 }
 
+/* Sets bits [from, from + n) of a bitmap whose bytes up to from + n exist
+ * and are zero past from. */
+static void bits_set_range(uint8_t *d, int64_t from, int64_t n) {
+  while (n > 0 && (from & 7)) {
+    d[from >> 3] |= (uint8_t)(1u << (from & 7));
+    from++;
+    n--;
+  }
+  if (n >= 8) {
+    memset(d + (from >> 3), 0xff, (size_t)(n >> 3));
+    from += n & ~(int64_t)7;
+    n &= 7;
+  }
+  for (; n > 0; n--, from++) d[from >> 3] |= (uint8_t)(1u << (from & 7));
+}
+
+floe_status col_extend_fixed(col_column *c, int64_t n, uint8_t **vals,
+                             floe_error *err) {
+  int w = col_type_width(c->type.id);
+  if (w == 0 || c->type.id == COL_BOOL)
+    return col_type_mismatch_(c, "fixed-width run", err);
+  FLOE_TRY(col_reserve(c, n, 0, err));
+  size_t bits = (size_t)((c->length + n + 7) >> 3);
+  memset(c->validity.data + c->validity.len, 0, bits - c->validity.len);
+  c->validity.len = bits;
+  bits_set_range(c->validity.data, c->length, n);
+  *vals = c->values.data + c->values.len;
+  c->values.len += (size_t)n * (size_t)w;
+  c->length += n;
+  return FLOE_OK;
+}
+
 floe_status col_append_null(col_column *c, floe_error *err) {
   return col_append_nulls(c, 1, err);
 }

@@ -125,6 +125,12 @@ static inline floe_status col_append_uuid(col_column *c, const uint8_t v[16],
 static inline floe_status col_bytes_begin(col_column *c, size_t n,
                                           uint8_t **dst, floe_error *err);
 static inline void col_bytes_commit(col_column *c, size_t m);
+/* Bulk append for fixed-width types (not bool, var-width or list): adds n
+ * valid rows and points *vals at their n * width value bytes, which the
+ * caller must fill before the next call on c. Decoders use it to write a
+ * run of values in one columnar loop. */
+floe_status col_extend_fixed(col_column *c, int64_t n, uint8_t **vals,
+                             floe_error *err);
 /* Lists: append the elements to c->child, then close the row. */
 floe_status col_list_end(col_column *c, floe_error *err);
 /* Appends rows [from, from+n) of src (same type) to c. Columnar: memcpy for

@@ -131,7 +131,7 @@ typedef struct ice_snapshot {
   int64_t sequence_number;
   int64_t timestamp_ms;
   char *manifest_list;
-  ice_kv summary; /* "operation" first, then counts, then floe's keys */
+  ice_kv summary;       /* "operation" first, then counts, then floe's keys */
   int32_t schema_id;    /* ICE_NONE when absent */
   int64_t first_row_id; /* v3 */
   int64_t added_rows;   /* v3 */
@@ -140,7 +140,7 @@ typedef struct ice_snapshot {
 typedef struct ice_ref {
   char *name;
   int64_t snapshot_id;
-  bool tag; /* false: branch */
+  bool tag;                      /* false: branch */
   int32_t min_snapshots_to_keep; /* ICE_NONE when absent */
   int64_t max_snapshot_age_ms;   /* ICE_NONE when absent */
   int64_t max_ref_age_ms;        /* ICE_NONE when absent */
@@ -207,8 +207,7 @@ floe_status ice_metadata_write(const ice_metadata *md, bool pretty, fbuf *out,
 /* Borrowed lookups; NULL when absent. */
 const ice_schema *ice_metadata_schema(const ice_metadata *md, int32_t id);
 const ice_schema *ice_metadata_current_schema(const ice_metadata *md);
-const ice_partition_spec *ice_metadata_spec(const ice_metadata *md,
-                                            int32_t id);
+const ice_partition_spec *ice_metadata_spec(const ice_metadata *md, int32_t id);
 const ice_snapshot *ice_metadata_snapshot(const ice_metadata *md, int64_t id);
 const ice_snapshot *ice_metadata_current_snapshot(const ice_metadata *md);
 

@@ -99,9 +99,9 @@ floe_status pq_compress(pq_codec c, int level, void *zctx, const void *src,
   case PQ_CODEC_GZIP:
     return gzip_compress(level, src, n, dst, dst_cap, dst_len, err);
   case PQ_CODEC_ZSTD: {
-    size_t r = zctx ? ZSTD_compressCCtx(zctx, dst, dst_cap, src, n,
-                                        level ? level : 3)
-                    : ZSTD_compress(dst, dst_cap, src, n, level ? level : 3);
+    size_t r =
+        zctx ? ZSTD_compressCCtx(zctx, dst, dst_cap, src, n, level ? level : 3)
+             : ZSTD_compress(dst, dst_cap, src, n, level ? level : 3);
     if (ZSTD_isError(r))
       return ferr_set(err, FLOE_EIO, "zstd: %s", ZSTD_getErrorName(r));
     *dst_len = r;
@@ -116,8 +116,8 @@ floe_status pq_decompress(pq_codec c, void *zctx, const void *src, size_t n,
   switch (c) {
   case PQ_CODEC_NONE:
     if (n != dst_len)
-      return ferr_corrupt(err, "uncompressed page is %zu bytes, header says %zu",
-                          n, dst_len);
+      return ferr_corrupt(
+          err, "uncompressed page is %zu bytes, header says %zu", n, dst_len);
     memcpy(dst, src, n);
     return FLOE_OK;
   case PQ_CODEC_SNAPPY: {
@@ -129,16 +129,15 @@ floe_status pq_decompress(pq_codec c, void *zctx, const void *src, size_t n,
       return ferr_corrupt(err, "snappy page is corrupt");
     return FLOE_OK;
   }
-  case PQ_CODEC_GZIP:
-    return gzip_decompress(src, n, dst, dst_len, err);
+  case PQ_CODEC_GZIP: return gzip_decompress(src, n, dst, dst_len, err);
   case PQ_CODEC_ZSTD: {
     size_t r = zctx ? ZSTD_decompressDCtx(zctx, dst, dst_len, src, n)
                     : ZSTD_decompress(dst, dst_len, src, n);
     if (ZSTD_isError(r))
       return ferr_corrupt(err, "zstd page: %s", ZSTD_getErrorName(r));
     if (r != dst_len)
-      return ferr_corrupt(err, "zstd page expands to %zu bytes, header says %zu",
-                          r, dst_len);
+      return ferr_corrupt(
+          err, "zstd page expands to %zu bytes, header says %zu", r, dst_len);
     return FLOE_OK;
   }
   }

@@ -232,8 +232,10 @@ floe_status pq_delta_init(pq_delta *d, const uint8_t *p, size_t len, bool is32,
 
 static floe_status delta_load_mini(pq_delta *d, floe_error *err) {
   int bw = d->widths[d->mini];
-  if (bw > (d->is32 ? 32 : 64))
-    return ferr_corrupt(err, "DELTA_BINARY_PACKED bit width %d", bw);
+  /* The spec caps INT32 deltas at 32 bits, but DuckDB (1.5) packs them in
+   * up to 33 when values span the whole int32 range (PARQUET-2435): accept
+   * up to 64 and wrap the sum to 32 bits in pq_delta_get. */
+  if (bw > 64) return ferr_corrupt(err, "DELTA_BINARY_PACKED bit width %d", bw);
   size_t bytes = (size_t)(d->per_mini * (uint64_t)bw / 8);
   if (bytes > d->len - d->pos)
     return ferr_corrupt(err, "DELTA_BINARY_PACKED miniblock past the end");

@@ -95,7 +95,7 @@ enum { PQU_MILLIS = 1, PQU_MICROS = 2, PQU_NANOS = 3 };
 /* Thrift compact protocol type nibbles */
 enum {
   TC_STOP = 0,
-  TC_TRUE = 1, /* bool field whose value is true */
+  TC_TRUE = 1,  /* bool field whose value is true */
   TC_FALSE = 2, /* bool field false; as a list element type: bool */
   TC_BYTE = 3,
   TC_I16 = 4,

@@ -50,14 +50,14 @@ typedef struct pq_sink {
 } pq_sink;
 
 typedef struct pq_writer_opts {
-  pq_codec codec;            /* default PQ_CODEC_ZSTD */
-  int compression_level;     /* 0 = codec default (zstd: 3) */
-  int64_t row_group_bytes;   /* target uncompressed row group size; 0 = 64 MiB */
-  int64_t page_bytes;        /* target uncompressed page size; 0 = 1 MiB */
-  int64_t dict_max_bytes;    /* dictionary larger than this falls back to PLAIN;
-                                0 = 1 MiB */
-  bool data_page_v2;         /* write DataPageV2 headers instead of v1 */
-  const char *created_by;    /* NULL = "floe version X.Y.Z" */
+  pq_codec codec;          /* default PQ_CODEC_ZSTD */
+  int compression_level;   /* 0 = codec default (zstd: 3) */
+  int64_t row_group_bytes; /* target uncompressed row group size; 0 = 64 MiB */
+  int64_t page_bytes;      /* target uncompressed page size; 0 = 1 MiB */
+  int64_t dict_max_bytes;  /* dictionary larger than this falls back to PLAIN;
+                              0 = 1 MiB */
+  bool data_page_v2;       /* write DataPageV2 headers instead of v1 */
+  const char *created_by;  /* NULL = "floe version X.Y.Z" */
 } pq_writer_opts;
 
 /* Fills opts with the defaults described above. */
@@ -70,11 +70,11 @@ void pq_writer_opts_default(pq_writer_opts *opts);
  * minimal big-endian two's complement, booleans as one byte. NaN never
  * counts toward bounds. */
 typedef struct pq_column_metrics {
-  int32_t field_id;     /* the leaf's field id (list element: elem_id) */
-  int64_t column_size;  /* compressed bytes of all its chunks, headers incl. */
-  int64_t value_count;  /* values incl. nulls (list: element slots) */
+  int32_t field_id;    /* the leaf's field id (list element: elem_id) */
+  int64_t column_size; /* compressed bytes of all its chunks, headers incl. */
+  int64_t value_count; /* values incl. nulls (list: element slots) */
   int64_t null_count;
-  int64_t nan_count;    /* floats only, else 0 */
+  int64_t nan_count; /* floats only, else 0 */
   bool has_bounds;
   fbuf lower, upper;
 } pq_column_metrics;
@@ -120,8 +120,16 @@ typedef struct pq_source {
                          floe_error *err);
   void *ctx;
   uint64_t size;
-  const char *name; /* for error messages: "<name> at offset N: ..." */
+  const char *name;   /* for error messages: "<name> at offset N: ..." */
+  const uint8_t *mem; /* set by pq_source_mem: the whole file in memory */
 } pq_source;
+
+/* A source over n bytes at p (borrowed: they must outlive the reader). */
+static inline pq_source pq_source_mem(const void *p, size_t n,
+                                      const char *name) {
+  pq_source s = {NULL, NULL, n, name, (const uint8_t *)p};
+  return s;
+}
 
 /* Rows to leave out, by position in the file (0-based). Iceberg deletion
  * vectors and positional deletes become this. */
@@ -132,10 +140,10 @@ typedef struct pq_reader_opts {
   int ncolumns;
   const int32_t *field_ids; /* or project by field id (wins over names) */
   int nfield_ids;
-  int64_t batch_rows;      /* max rows per batch; 0 = 65536 */
-  pq_skip_fn skip;         /* NULL = keep every row */
+  int64_t batch_rows; /* max rows per batch; 0 = 65536 */
+  pq_skip_fn skip;    /* NULL = keep every row */
   void *skip_ctx;
-  int64_t max_alloc;       /* cap on any single allocation; 0 = 1 GiB */
+  int64_t max_alloc; /* cap on any single allocation; 0 = 1 GiB */
 } pq_reader_opts;
 
 typedef struct pq_reader pq_reader;
@@ -153,6 +161,10 @@ int64_t pq_reader_num_rows(const pq_reader *r);
 /* Next batch of surviving rows, or *out = NULL at the end. The caller owns
  * the batch (col_batch_free). */
 floe_status pq_reader_next(pq_reader *r, col_batch **out, floe_error *err);
+/* The same into a batch the caller reuses (made with pq_reader_schema):
+ * b is cleared and refilled, keeping its buffers, so a scan touches the
+ * same memory batch after batch. b->length == 0 means the end. */
+floe_status pq_reader_next_into(pq_reader *r, col_batch *b, floe_error *err);
 void pq_reader_free(pq_reader *r);
 
 /* ---- metadata for `floe parquet meta` ---- */

@@ -31,6 +31,7 @@
 struct pq_colr {
   const pq_leaf *leaf;
   const char *fname; /* file name for messages */
+  size_t max_alloc;
   /* chunk */
   fbuf chunk;
   uint64_t chunk_off; /* file offset of chunk.data[0] */
@@ -468,10 +469,11 @@ static bool phys_is_slice(int phys) {
 }
 
 static floe_status colr_init(pq_colr *r, const pq_leaf *leaf, const char *fname,
-                             floe_error *err) {
+                             size_t max_alloc, floe_error *err) {
   memset(r, 0, sizeof *r);
   r->leaf = leaf;
   r->fname = fname;
+  r->max_alloc = max_alloc;
   r->wrep = malloc(WIN * sizeof *r->wrep);
   r->wdef = malloc(WIN * sizeof *r->wdef);
   r->idx = malloc(WIN * sizeof *r->idx);
@@ -505,6 +507,10 @@ static floe_status read_src(pq_reader *R, uint64_t off, void *buf, size_t n,
                         "end of the file",
                         R->name, (unsigned long long)off, n);
   if (n == 0) return FLOE_OK;
+  if (R->src.mem) {
+    memcpy(buf, R->src.mem + off, n);
+    return FLOE_OK;
+  }
   return R->src.read_at(R->src.ctx, off, buf, n, err);
 }
 
@@ -920,8 +926,9 @@ static int64_t floor_div(int64_t a, int64_t b) {
 static floe_status convert_vals(const pq_leaf *l, const char *fname,
                                 const uint8_t *f, const pq_slice *s,
                                 col_column *dst, size_t from, size_t n,
-                                floe_error *err) {
+                                size_t cap, floe_error *err) {
   size_t end = from + n;
+  uint8_t *out;
   switch (l->conv) {
   case PQC_BOOL:
     for (size_t i = from; i < end; i++)
@@ -939,11 +946,10 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
     }
     return FLOE_OK;
   case PQC_I32:
-    for (size_t i = from; i < end; i++) {
-      int32_t v;
-      memcpy(&v, f + 4 * i, 4);
-      FLOE_TRY(col_append_i32(dst, v, err));
-    }
+  case PQC_F32:
+    /* same bytes on both sides: one copy for the whole run */
+    FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+    memcpy(out, f + 4 * from, 4 * n);
     return FLOE_OK;
   case PQC_U32:
     for (size_t i = from; i < end; i++) {
@@ -960,6 +966,11 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
     }
     return FLOE_OK;
   case PQC_I64:
+    if (l->mul == 1 && l->div == 1) {
+      FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+      memcpy(out, f + 8 * from, 8 * n);
+      return FLOE_OK;
+    }
     for (size_t i = from; i < end; i++) {
       int64_t v;
       memcpy(&v, f + 8 * i, 8);
@@ -975,32 +986,29 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
       FLOE_TRY(col_append_i64(dst, v, err));
     }
     return FLOE_OK;
-  case PQC_F32:
-    for (size_t i = from; i < end; i++) {
-      float v;
-      memcpy(&v, f + 4 * i, 4);
-      FLOE_TRY(col_append_f32(dst, v, err));
-    }
-    return FLOE_OK;
   case PQC_F64:
-    for (size_t i = from; i < end; i++) {
-      double v;
-      memcpy(&v, f + 8 * i, 8);
-      FLOE_TRY(col_append_f64(dst, v, err));
-    }
+    FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+    memcpy(out, f + 8 * from, 8 * n);
     return FLOE_OK;
   case PQC_DEC32:
-    for (size_t i = from; i < end; i++) {
+    /* sign-extend into 128-bit little-endian slots */
+    FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+    for (size_t i = 0; i < n; i++, out += 16) {
       int32_t v;
-      memcpy(&v, f + 4 * i, 4);
-      FLOE_TRY(col_append_dec(dst, (uint64_t)(int64_t)v, v < 0 ? -1 : 0, err));
+      memcpy(&v, f + 4 * (from + i), 4);
+      int64_t lo = v, hi = v < 0 ? -1 : 0;
+      memcpy(out, &lo, 8);
+      memcpy(out + 8, &hi, 8);
     }
     return FLOE_OK;
   case PQC_DEC64:
-    for (size_t i = from; i < end; i++) {
-      int64_t v;
-      memcpy(&v, f + 8 * i, 8);
-      FLOE_TRY(col_append_dec(dst, (uint64_t)v, v < 0 ? -1 : 0, err));
+    FLOE_TRY(col_extend_fixed(dst, (int64_t)n, &out, err));
+    for (size_t i = 0; i < n; i++, out += 16) {
+      int64_t lo, hi;
+      memcpy(&lo, f + 8 * (from + i), 8);
+      hi = lo < 0 ? -1 : 0;
+      memcpy(out, &lo, 8);
+      memcpy(out + 8, &hi, 8);
     }
     return FLOE_OK;
   case PQC_DEC_BYTES:
@@ -1016,8 +1024,16 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
     }
     return FLOE_OK;
   case PQC_BYTES:
-    for (size_t i = from; i < end; i++)
+    for (size_t i = from; i < end; i++) {
+      /* dictionary entries can repeat: a small file can describe huge
+       * batches, so the batch's bytes are capped like any allocation */
+      if (s[i].n > cap - dst->values.len)
+        return ferr_set(err, FLOE_ENOMEM,
+                        "%s: column %s: batch exceeds the allocation cap of "
+                        "%zu bytes (lower batch_rows)",
+                        fname, l->field.name, cap);
       FLOE_TRY(col_append_bytes(dst, s[i].p, s[i].n, err));
+    }
     return FLOE_OK;
   case PQC_UUID:
     for (size_t i = from; i < end; i++) {
@@ -1033,7 +1049,8 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
 
 static floe_status append_vals(pq_colr *r, col_column *dst, size_t from,
                                size_t n, floe_error *err) {
-  return convert_vals(r->leaf, r->fname, r->vfix, r->vslice, dst, from, n, err);
+  return convert_vals(r->leaf, r->fname, r->vfix, r->vslice, dst, from, n,
+                      r->max_alloc, err);
 }
 
 floe_status pq_leaf_append_plain(const pq_leaf *l, const uint8_t *p, size_t n,
@@ -1049,7 +1066,7 @@ floe_status pq_leaf_append_plain(const pq_leaf *l, const uint8_t *p, size_t n,
   } else if (n > UINT32_MAX) {
     return ferr_corrupt(err, "statistics value too long");
   }
-  return convert_vals(l, "statistics", fix, &s, dst, 0, 1, err);
+  return convert_vals(l, "statistics", fix, &s, dst, 0, 1, SIZE_MAX, err);
 }
 
 /* Decodes the next window of levels. */
@@ -1164,6 +1181,14 @@ static floe_status colr_read(pq_reader *R, pq_colr *r, int64_t k,
       }
     }
     r->wpos = e;
+    /* run-length levels let a few bytes describe billions of list
+     * elements: cap what one batch may hold */
+    if (l->is_list &&
+        (size_t)child->length > r->max_alloc / 16 - child->values.len / 16)
+      return ferr_set(err, FLOE_ENOMEM,
+                      "%s: column %s: batch exceeds the allocation cap of "
+                      "%zu bytes (lower batch_rows)",
+                      r->fname, l->field.name, r->max_alloc);
   }
   if (l->is_list && r->row_open) {
     if (r->row_live) FLOE_TRY(col_list_end(out, err));
@@ -1255,15 +1280,16 @@ static floe_status add_proj(pq_reader *r, int *proj, int *n, int fi,
 static floe_status setup_projection(pq_reader *r, const pq_reader_opts *o,
                                     floe_error *err) {
   int cap = r->nfields;
-  if (o && o->field_ids && o->nfield_ids > 0)
+  if (o && o->field_ids)
     cap = o->nfield_ids;
-  else if (o && o->columns && o->ncolumns > 0)
+  else if (o && o->columns)
     cap = o->ncolumns;
+  if (cap < 0) cap = 0;
   int *proj = malloc((size_t)(cap ? cap : 1) * sizeof *proj);
   if (!proj) return ferr_nomem(err, (size_t)cap * sizeof *proj);
   int n = 0;
   floe_status st = FLOE_OK;
-  if (o && o->field_ids && o->nfield_ids > 0) {
+  if (o && o->field_ids) {
     for (int i = 0; i < o->nfield_ids && st == FLOE_OK; i++) {
       int fi = -1;
       for (int j = 0; j < r->nfields; j++)
@@ -1274,7 +1300,7 @@ static floe_status setup_projection(pq_reader *r, const pq_reader_opts *o,
       else
         st = add_proj(r, proj, &n, fi, err);
     }
-  } else if (o && o->columns && o->ncolumns > 0) {
+  } else if (o && o->columns) {
     for (int i = 0; i < o->ncolumns && st == FLOE_OK; i++) {
       int fi = -1;
       for (int j = 0; j < r->nfields && fi < 0; j++)
@@ -1302,7 +1328,8 @@ static floe_status setup_projection(pq_reader *r, const pq_reader_opts *o,
   }
   for (int i = 0; i < n && st == FLOE_OK; i++) {
     fields[i] = r->fields[proj[i]].field;
-    st = colr_init(&r->cols[i], &r->fields[proj[i]], r->name, err);
+    st =
+        colr_init(&r->cols[i], &r->fields[proj[i]], r->name, r->max_alloc, err);
     r->ncols = i + 1;
   }
   if (st == FLOE_OK) {
@@ -1365,7 +1392,7 @@ floe_status pq_reader_open_file(const char *path, const pq_reader_opts *opts,
     return ferr_set(err, FLOE_EIO, "%s: cannot stat", path);
   }
   pq_source src = {fd_read_at, (void *)(intptr_t)fd, (uint64_t)stt.st_size,
-                   path};
+                   path, NULL};
   floe_status st = pq_reader_open(src, opts, out, err);
   if (st != FLOE_OK) {
     close(fd);
@@ -1423,23 +1450,31 @@ static floe_status next_batch(pq_reader *r, col_batch *b, floe_error *err) {
   return FLOE_OK;
 }
 
-floe_status pq_reader_next(pq_reader *r, col_batch **out, floe_error *err) {
-  *out = NULL;
+floe_status pq_reader_next_into(pq_reader *r, col_batch *b, floe_error *err) {
   if (r->failed)
     return ferr_set(err, r->failed, "%s: reader stopped after an error",
                     r->name);
-  col_batch *b;
-  FLOE_TRY(col_batch_new(r->schema, &b, err));
+  if (b->schema != r->schema)
+    return ferr_set(err, FLOE_EINVAL, "%s: batch is not of the reader's schema",
+                    r->name);
+  col_batch_clear(b);
   floe_status st = next_batch(r, b, err);
   if (st == FLOE_OK) st = col_batch_seal(b, err);
   if (st != FLOE_OK) {
     r->failed = st;
+    col_batch_clear(b);
+  }
+  return st;
+}
+
+floe_status pq_reader_next(pq_reader *r, col_batch **out, floe_error *err) {
+  *out = NULL;
+  col_batch *b;
+  FLOE_TRY(col_batch_new(r->schema, &b, err));
+  floe_status st = pq_reader_next_into(r, b, err);
+  if (st != FLOE_OK || b->length == 0) {
     col_batch_free(b);
     return st;
-  }
-  if (b->length == 0) {
-    col_batch_free(b);
-    return FLOE_OK;
   }
   *out = b;
   return FLOE_OK;

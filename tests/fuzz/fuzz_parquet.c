@@ -9,20 +9,6 @@
 
 #include "parquet/parquet.h"
 
-typedef struct mem {
-  const uint8_t *p;
-  size_t n;
-} mem;
-
-static floe_status mem_read(void *ctx, uint64_t off, void *buf, size_t n,
-                            floe_error *err) {
-  const mem *m = ctx;
-  if (off > m->n || n > m->n - off)
-    return ferr_set(err, FLOE_EIO, "read past the end");
-  memcpy(buf, m->p + off, n);
-  return FLOE_OK;
-}
-
 static bool skip_some(void *ctx, int64_t row) {
   (void)ctx;
   return row % 7 == 3;
@@ -31,8 +17,7 @@ static bool skip_some(void *ctx, int64_t row) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  mem m = {data, size};
-  pq_source src = {mem_read, &m, size, "fuzz.parquet"};
+  pq_source src = pq_source_mem(data, size, "fuzz.parquet");
   pq_reader_opts o;
   memset(&o, 0, sizeof o);
   o.max_alloc = 32 << 20;

@@ -462,8 +462,44 @@ static void test_schema_and_batch(void **state) {
   col_schema_unref(s);
 }
 
+/* col_extend_fixed: a bulk run lands after existing rows, valid, with the
+ * validity bits set across byte boundaries; bool and var-width refuse. */
+static void test_extend_fixed(void **state) {
+  (void)state;
+  col_dtype t = {.id = COL_INT64};
+  col_column c;
+  assert_int_equal(col_init(&c, t, NULL), FLOE_OK);
+  assert_int_equal(col_append_i64(&c, -1, NULL), FLOE_OK);
+  assert_int_equal(col_append_null(&c, NULL), FLOE_OK);
+  uint8_t *out;
+  assert_int_equal(col_extend_fixed(&c, 21, &out, NULL), FLOE_OK);
+  for (int64_t i = 0; i < 21; i++) memcpy(out + 8 * i, &i, 8);
+  assert_int_equal(col_append_null(&c, NULL), FLOE_OK);
+  assert_int_equal(c.length, 24);
+  assert_int_equal(c.null_count, 2);
+  assert_true(col_is_valid(&c, 0));
+  assert_false(col_is_valid(&c, 1));
+  for (int64_t i = 0; i < 21; i++) {
+    assert_true(col_is_valid(&c, 2 + i));
+    int64_t v;
+    memcpy(&v, col_get_fixed(&c, 2 + i, 8), 8);
+    assert_int_equal(v, i);
+  }
+  assert_false(col_is_valid(&c, 23));
+  col_free(&c);
+  floe_error e;
+  col_dtype b = {.id = COL_BOOL}, u = {.id = COL_UTF8};
+  assert_int_equal(col_init(&c, b, NULL), FLOE_OK);
+  assert_int_equal(col_extend_fixed(&c, 1, &out, &e), FLOE_EINVAL);
+  col_free(&c);
+  assert_int_equal(col_init(&c, u, NULL), FLOE_OK);
+  assert_int_equal(col_extend_fixed(&c, 1, &out, &e), FLOE_EINVAL);
+  col_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_extend_fixed),
       cmocka_unit_test(test_type_names),
       cmocka_unit_test(test_every_type),
       cmocka_unit_test(test_list_of_every_type),

@@ -154,19 +154,10 @@ static void build(fbuf *out, const selem *el, int nel, int64_t rg_rows,
   for (int c = 0; c < ncols; c++) fbuf_free(&cols[c].pages);
 }
 
-static floe_status mem_read(void *ctx, uint64_t off, void *buf, size_t n,
-                            floe_error *err) {
-  const fbuf *f = ctx;
-  if (off > f->len || n > f->len - off)
-    return ferr_set(err, FLOE_EIO, "read past end");
-  memcpy(buf, f->data + off, n);
-  return FLOE_OK;
-}
-
 /* Opens and reads the single batch of file; returns the status. */
 static floe_status read1(const fbuf *f, const pq_reader_opts *o,
                          col_batch **out, floe_error *e) {
-  pq_source src = {mem_read, (void *)f, f->len, "craft.parquet"};
+  pq_source src = pq_source_mem(f->data, f->len, "craft.parquet");
   pq_reader *r;
   *out = NULL;
   floe_status st = pq_reader_open(src, o, &r, e);
@@ -466,6 +457,25 @@ static void test_unsupported_and_corrupt(void **state) {
   assert_int_equal(read1(&f, NULL, &b, &e), FLOE_EUNSUPPORTED);
   assert_non_null(strstr(e.msg, "legacy_ts"));
   assert_non_null(strstr(e.msg, "INT96"));
+  /* an empty projection opens any file: `floe parquet meta` works */
+  {
+    const char *none[1] = {NULL};
+    pq_reader_opts o0 = {0};
+    o0.columns = none;
+    pq_source src = pq_source_mem(f.data, f.len, "craft.parquet");
+    pq_reader *r;
+    assert_int_equal(pq_reader_open(src, &o0, &r, &e), FLOE_OK);
+    assert_int_equal(pq_reader_schema(r)->nfields, 0);
+    assert_int_equal(pq_reader_num_rows(r), 1);
+    fbuf d = FBUF_INIT;
+    assert_int_equal(pq_reader_describe(r, &d, &e), FLOE_OK);
+    fbuf_put_u8(&d, 0, NULL);
+    assert_non_null(strstr((char *)d.data, "required INT96 legacy_ts"));
+    fbuf_free(&d);
+    assert_int_equal(pq_reader_next(r, &b, &e), FLOE_OK);
+    assert_null(b);
+    pq_reader_free(r);
+  }
   fbuf_free(&f);
 
   /* a struct next to a plain column: unsupported unless projected away */
@@ -547,6 +557,78 @@ static void test_unsupported_and_corrupt(void **state) {
   fbuf_free(&f);
 }
 
+static void put_varint(fbuf *b, uint64_t v) {
+  assert_int_equal(fbuf_put_uvarint(b, v, NULL), FLOE_OK);
+}
+
+/* Run-length encoding lets a few bytes stand for huge batches; max_alloc
+ * must stop them (dictionary strings repeated, one list of 2^30 elements). */
+static void test_amplification(void **state) {
+  (void)state;
+  floe_error e;
+  col_batch *b;
+  fbuf f = FBUF_INIT, body = FBUF_INIT;
+  selem el1[2] = {root(1), LEAF("s", PQT_BYTE_ARRAY, PQR_REQUIRED)};
+  ccol c = {PQT_BYTE_ARRAY, {"s"}, 1, FBUF_INIT, 60000};
+  fbuf_put_le32(&body, 100000, NULL);
+  fbuf_zero(&body, 100000, NULL);
+  put_page(&c.pages, PQP_DICTIONARY_PAGE, 1, PQE_PLAIN, 0, body.data, body.len);
+  fbuf_reset(&body);
+  fbuf_put_u8(&body, 0, NULL); /* bit width 0: every index is 0 */
+  put_varint(&body, 60000u << 1);
+  put_page(&c.pages, PQP_DATA_PAGE, 60000, PQE_RLE_DICTIONARY, PQE_RLE,
+           body.data, body.len);
+  build(&f, el1, 2, 60000, 60000, &c, 1);
+  pq_reader_opts o = {0};
+  o.max_alloc = 1 << 20;
+  assert_int_equal(read1(&f, &o, &b, &e), FLOE_ENOMEM);
+  assert_non_null(strstr(e.msg, "column s"));
+  /* a small batch of the same file reads fine */
+  o.batch_rows = 5;
+  if (read1(&f, &o, &b, &e)) fail_msg("%s", e.msg);
+  assert_int_equal(b->length, 5);
+  size_t n;
+  col_get_bytes(&b->cols[0], 4, &n);
+  assert_int_equal(n, 100000);
+  col_batch_free(b);
+  fbuf_free(&f);
+
+  /* required list<int32> with one row of 2^30 elements */
+  selem el3[4] = {
+      root(1),
+      {"l", -1, -1, PQR_REQUIRED, 1, PQCT_LIST, -1, -1, -1, 0, 0, 0},
+      {"list", -1, -1, PQR_REPEATED, 1, -1, -1, -1, -1, 0, 0, 0},
+      LEAF("element", PQT_INT32, PQR_REQUIRED)};
+  uint32_t big = 1u << 30;
+  ccol c3 = {PQT_INT32, {"l", "list", "element"}, 3, FBUF_INIT, big};
+  int32_t zero = 0;
+  put_page(&c3.pages, PQP_DICTIONARY_PAGE, 1, PQE_PLAIN, 0, &zero, 4);
+  fbuf_reset(&body);
+  fbuf lv = FBUF_INIT;
+  put_varint(&lv, 1u << 1); /* rep: one 0 ... */
+  fbuf_put_u8(&lv, 0, NULL);
+  put_varint(&lv, (uint64_t)(big - 1) << 1); /* ... then 2^30-1 ones */
+  fbuf_put_u8(&lv, 1, NULL);
+  fbuf_put_le32(&body, (uint32_t)lv.len, NULL);
+  fbuf_append(&body, lv.data, lv.len, NULL);
+  fbuf_reset(&lv);
+  put_varint(&lv, (uint64_t)big << 1); /* def: all 1 (element present) */
+  fbuf_put_u8(&lv, 1, NULL);
+  fbuf_put_le32(&body, (uint32_t)lv.len, NULL);
+  fbuf_append(&body, lv.data, lv.len, NULL);
+  fbuf_put_u8(&body, 0, NULL);
+  put_varint(&body, (uint64_t)big << 1);
+  put_page(&c3.pages, PQP_DATA_PAGE, (int32_t)big, PQE_RLE_DICTIONARY, PQE_RLE,
+           body.data, body.len);
+  build(&f, el3, 4, 1, 1, &c3, 1);
+  o.batch_rows = 0;
+  assert_int_equal(read1(&f, &o, &b, &e), FLOE_ENOMEM);
+  assert_non_null(strstr(e.msg, "column l"));
+  fbuf_free(&f);
+  fbuf_free(&lv);
+  fbuf_free(&body);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_time_units),
@@ -555,6 +637,7 @@ int main(void) {
       cmocka_unit_test(test_legacy_lists),
       cmocka_unit_test(test_bit_packed_levels),
       cmocka_unit_test(test_unsupported_and_corrupt),
+      cmocka_unit_test(test_amplification),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

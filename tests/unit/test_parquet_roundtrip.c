@@ -206,21 +206,12 @@ static bool skip_bit(void *ctx, int64_t row) {
   return s->b[row];
 }
 
-static floe_status mem_read(void *ctx, uint64_t off, void *buf, size_t n,
-                            floe_error *err) {
-  const fbuf *f = ctx;
-  if (off > f->len || n > f->len - off)
-    return ferr_set(err, FLOE_EIO, "read past end");
-  memcpy(buf, f->data + off, n);
-  return FLOE_OK;
-}
-
 /* Reads file back with opts; compares with ref's columns map[k] (projected
  * column k is ref column map[k]) for rows not skipped. */
 static void check_read(const fbuf *file, const col_batch *ref,
                        const pq_reader_opts *o, const int *map, int nmap,
                        const uint8_t *skipped) {
-  pq_source src = {mem_read, (void *)file, file->len, "roundtrip.parquet"};
+  pq_source src = pq_source_mem(file->data, file->len, "roundtrip.parquet");
   pq_reader *r;
   floe_error e;
   if (pq_reader_open(src, o, &r, &e)) fail_msg("%s", e.msg);
