@@ -72,6 +72,20 @@ const ice_field_ext *ice_schema_ext(const ice_schema *s, int32_t field_id);
 int32_t ice_schema_max_id(const ice_schema *s);
 /* "long", "decimal(10,2)", ... for a (scalar) col type. */
 const char *ice_type_name(col_dtype t, char *buf, size_t n);
+/* Releases what s holds (not s itself) and zeroes it. */
+void ice_schema_clear(ice_schema *s);
+/* Deep copy of src into dst (ext and identifier arrays copied; cols shared
+ * with one more reference, since a col_schema is immutable). dst is
+ * overwritten; the caller clears it. */
+floe_status ice_schema_copy(ice_schema *dst, const ice_schema *src,
+                            floe_error *err);
+/* Checks a field default (Appendix D JSON single-value text, "null" allowed)
+ * against the field's type, and returns its canonical compact text (the
+ * form written into metadata); *out is malloc'd, caller frees. Fails with
+ * FLOE_EINVAL saying why. elem_nullable matters for lists only. */
+floe_status ice_default_canonical(col_dtype t, bool elem_nullable,
+                                  const char *json, char **out,
+                                  floe_error *err);
 
 /* ---- partition specs and sort orders ---- */
 
@@ -93,9 +107,22 @@ typedef struct ice_transform {
   char *text; /* the transform string as read/written, owned */
 } ice_transform;
 
-/* Parses "bucket[16]" etc.; unknown names give ICE_T_UNKNOWN. */
+/* Parses "bucket[16]" etc. (names case-insensitive, as Java); unknown names
+ * give ICE_T_UNKNOWN with the text kept verbatim; known ones get canonical
+ * text. A bucket/truncate parameter of 0 or past INT32_MAX is FLOE_EINVAL.
+ * out->text is owned by out (ice_transform_clear). */
 floe_status ice_transform_parse(const char *s, ice_transform *out,
                                 floe_error *err);
+void ice_transform_clear(ice_transform *t);
+floe_status ice_transform_copy(ice_transform *dst, const ice_transform *src,
+                               floe_error *err);
+/* FLOE_OK when t may be applied to a column of type source (spec "Partition
+ * Transforms" source types); FLOE_EINVAL otherwise, and for unknown
+ * transforms, which writers must not use. */
+floe_status ice_transform_check(const ice_transform *t, col_dtype source,
+                                floe_error *err);
+/* The partition value type t produces from source (day gives date). */
+col_dtype ice_transform_result_type(const ice_transform *t, col_dtype source);
 
 typedef struct ice_partition_field {
   int32_t source_id;
@@ -133,8 +160,8 @@ typedef struct ice_snapshot {
   char *manifest_list;
   ice_kv summary;       /* "operation" first, then counts, then floe's keys */
   int32_t schema_id;    /* ICE_NONE when absent */
-  int64_t first_row_id; /* v3 */
-  int64_t added_rows;   /* v3 */
+  int64_t first_row_id; /* v3; ICE_NONE when absent (never negative) */
+  int64_t added_rows;   /* v3; ICE_NONE when absent (never negative) */
 } ice_snapshot;
 
 typedef struct ice_ref {
