@@ -2,7 +2,6 @@
 #include "iceberg/partition.h"
 
 #include <math.h>
-#include <stdio.h>
 
 __extension__ typedef __int128 i128;
 __extension__ typedef unsigned __int128 u128;
@@ -146,56 +145,17 @@ floe_status ice_value_hash(const col_column *c, int64_t i, int32_t *out,
 
 /* ---- result types ---- */
 
-static const char *tname(const ice_transform *t) {
-  return t->text ? t->text : "transform";
-}
-
-static bool is_temporal(col_type t) {
-  return t == COL_DATE || t == COL_TIMESTAMP || t == COL_TIMESTAMPTZ;
-}
-
+/* Which transforms apply to which types is metadata.c's rule (specs are
+ * checked when parsed); this adds the parameter check for transforms built
+ * in code, and int16 -> int (Iceberg has no int16). */
 floe_status ice_transform_result(const ice_transform *t, col_dtype src,
                                  col_dtype *out, floe_error *err) {
-  col_dtype r = src;
-  if (src.id == COL_INT16) r.id = COL_INT32;
-  bool ok = src.id != COL_LIST;
-  switch (t->kind) {
-  case ICE_T_IDENTITY:
-  case ICE_T_VOID: break;
-  case ICE_T_BUCKET: {
-    col_type s = src.id;
-    ok = ok && t->param > 0 && s != COL_BOOL && s != COL_FLOAT32 &&
-         s != COL_FLOAT64;
-    r = (col_dtype){.id = COL_INT32};
-    break;
-  }
-  case ICE_T_TRUNCATE: {
-    col_type s = src.id;
-    ok = t->param > 0 && (s == COL_INT16 || s == COL_INT32 || s == COL_INT64 ||
-                          s == COL_DECIMAL || s == COL_UTF8 || s == COL_BINARY);
-    break;
-  }
-  case ICE_T_YEAR:
-  case ICE_T_MONTH:
-    ok = is_temporal(src.id);
-    r = (col_dtype){.id = COL_INT32};
-    break;
-  case ICE_T_DAY:
-    ok = is_temporal(src.id);
-    r = (col_dtype){.id = COL_DATE};
-    break;
-  case ICE_T_HOUR:
-    ok = src.id == COL_TIMESTAMP || src.id == COL_TIMESTAMPTZ;
-    r = (col_dtype){.id = COL_INT32};
-    break;
-  default: ok = false; break;
-  }
-  if (!ok) {
-    char b[48];
-    return ferr_set(err, FLOE_EINVAL,
-                    "partition transform %s cannot apply to %s", tname(t),
-                    col_dtype_format(src, b, sizeof b));
-  }
+  FLOE_TRY(ice_transform_check(t, src, err));
+  if ((t->kind == ICE_T_BUCKET || t->kind == ICE_T_TRUNCATE) && t->param <= 0)
+    return ferr_set(err, FLOE_EINVAL, "transform \"%s\": parameter %d",
+                    t->text ? t->text : "?", (int)t->param);
+  col_dtype r = ice_transform_result_type(t, src);
+  if (r.id == COL_INT16) r = (col_dtype){.id = COL_INT32};
   *out = r;
   return FLOE_OK;
 }

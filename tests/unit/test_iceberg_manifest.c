@@ -20,57 +20,6 @@
 #include "iceberg/manifest.h"
 #include "iceberg/partition.h"
 
-/* ---- stand-ins for metadata.c (branch icemeta), weak so the real ones win
- * once they are linked in ---- */
-
-static const char *stand_in_type(col_dtype t, char *b, size_t n) {
-  switch (t.id) {
-  case COL_INT32: return "int";
-  case COL_INT64: return "long";
-  case COL_FLOAT64: return "double";
-  case COL_UTF8: return "string";
-  case COL_TIMESTAMPTZ: return "timestamptz";
-  case COL_UUID: return "uuid";
-  case COL_DECIMAL:
-    snprintf(b, n, "decimal(%d, %d)", t.precision, t.scale);
-    return b;
-  default: return "binary";
-  }
-}
-
-__attribute__((weak)) floe_status
-ice_schema_write_json(const ice_schema *s, fbuf *out, floe_error *err) {
-  FLOE_TRY(fbuf_printf(out, err,
-                       "{\"type\":\"struct\",\"schema-id\":%d,\"fields\":[",
-                       (int)s->schema_id));
-  for (int i = 0; i < s->cols->nfields; i++) {
-    const col_field *f = &s->cols->fields[i];
-    char b[32];
-    FLOE_TRY(fbuf_printf(out, err,
-                         "%s{\"id\":%d,\"name\":\"%s\",\"required\":%s,"
-                         "\"type\":\"%s\"}",
-                         i ? "," : "", (int)f->id, f->name,
-                         f->nullable ? "false" : "true",
-                         stand_in_type(f->type, b, sizeof b)));
-  }
-  return fbuf_printf(out, err, "]}");
-}
-
-__attribute__((weak)) floe_status
-ice_spec_fields_write_json(const ice_partition_spec *spec, fbuf *out,
-                           floe_error *err) {
-  FLOE_TRY(fbuf_printf(out, err, "["));
-  for (int i = 0; i < spec->nfields; i++) {
-    const ice_partition_field *f = &spec->fields[i];
-    FLOE_TRY(fbuf_printf(out, err,
-                         "%s{\"name\":\"%s\",\"transform\":\"%s\","
-                         "\"source-id\":%d,\"field-id\":%d}",
-                         i ? "," : "", f->name, f->transform.text,
-                         (int)f->source_id, (int)f->field_id));
-  }
-  return fbuf_printf(out, err, "]");
-}
-
 /* ---- fixtures ---- */
 
 typedef struct fixture {
