@@ -85,6 +85,15 @@ floe_status ice_data_file_copy(ice_data_file *dst, const ice_data_file *src,
 floe_status ice_data_file_from_parquet(const char *path,
                                        const pq_file_metrics *m,
                                        ice_data_file *out, floe_error *err);
+/* The same, with the file's schema: NaN counts are then kept for exactly
+ * the float/double columns (as Iceberg Java writes them, zeros included);
+ * without it (above) a NaN count is kept only when it is non-zero, since
+ * pq_file_metrics does not say which columns are floats. */
+floe_status ice_data_file_from_parquet_schema(const char *path,
+                                              const pq_file_metrics *m,
+                                              const col_schema *schema,
+                                              ice_data_file *out,
+                                              floe_error *err);
 
 typedef struct ice_field_summary {
   bool contains_null;
@@ -150,6 +159,15 @@ floe_status ice_manifest_list_write(ice_manifest_file *mfs, int n,
                                     int64_t sequence_number,
                                     int64_t first_row_id, fbuf *out,
                                     int64_t *next_row_id, floe_error *err);
+
+/* The Avro schema JSON of a manifest (manifest_entry with the r102
+ * partition struct of spec over schema) and of a manifest list
+ * (manifest_file), exactly as the writers store them. Caller frees *out
+ * with free(). */
+floe_status ice_manifest_entry_schema_json(const ice_schema *schema,
+                                           const ice_partition_spec *spec,
+                                           char **out, floe_error *err);
+floe_status ice_manifest_list_schema_json(char **out, floe_error *err);
 
 /* Reads a manifest list; caller frees each entry and the array. */
 floe_status ice_manifest_list_read(const uint8_t *p, size_t n, const char *name,
