@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/csv.h"
+#include "cli/rows.h"
 #include "cli/spec.h"
 #include "columnar/text.h"
 #include "parquet/parquet.h"
@@ -16,8 +17,6 @@
  * behind the batch passes CLI_BATCH_BYTES, so wide rows stay bounded too. */
 #define CLI_BATCH_ROWS 65536
 #define CLI_BATCH_BYTES ((size_t)64 << 20)
-/* stdout is written in chunks of about this size. */
-#define CLI_OUT_CHUNK ((size_t)256 << 10)
 
 static const char parquet_help[] =
     "usage: floe parquet <subcommand> [options]\n"
@@ -419,67 +418,20 @@ static int cmd_write(int argc, char **argv) {
 
 /* ---- cat ---- */
 
-/* Writes out to stdout and empties it. */
-static floe_status out_flush(fbuf *out, floe_error *err) {
-  if (out->len && fwrite(out->data, 1, out->len, stdout) != out->len)
-    return ferr_set(err, FLOE_EIO, "writing to standard output: %s",
-                    strerror(errno));
-  fbuf_reset(out);
-  return FLOE_OK;
-}
-
 static floe_status print_rows(pq_reader *r, const int *idx, int n, bool json,
                               floe_error *err) {
   col_schema *s = pq_reader_schema(r);
-  fbuf out = FBUF_INIT, val = FBUF_INIT;
+  cli_rows rows;
   col_batch *b = NULL;
-  floe_status st = col_batch_new(s, &b, err);
-
-  if (!json) {
-    for (int k = 0; k < n && !st; k++) {
-      const char *name = s->fields[idx[k]].name;
-      if (k) st = fbuf_put_u8(&out, ',', err);
-      if (!st) st = cli_csv_put_field(&out, name, strlen(name), err);
-    }
-    if (!st) st = fbuf_put_u8(&out, '\n', err);
-  }
+  floe_status st = cli_rows_begin(&rows, s, idx, n, json, err);
+  if (!st) st = col_batch_new(s, &b, err);
   while (!st) {
     if ((st = pq_reader_next_into(r, b, err)) || b->length == 0) break;
-    for (int64_t i = 0; i < b->length && !st; i++) {
-      if (json) st = fbuf_put_u8(&out, '{', err);
-      for (int k = 0; k < n && !st; k++) {
-        const col_column *c = &b->cols[idx[k]];
-        if (json) {
-          const char *name = s->fields[idx[k]].name;
-          if (k) st = fbuf_put_u8(&out, ',', err);
-          if (!st) st = cli_json_put_string(&out, name, strlen(name), err);
-          if (!st) st = fbuf_put_u8(&out, ':', err);
-          if (st) break;
-          if (!col_is_valid(c, i))
-            st = fbuf_append(&out, "null", 4, err);
-          else
-            st = col_text_format(c, i, true, &out, err);
-        } else {
-          if (k) st = fbuf_put_u8(&out, ',', err);
-          if (st || !col_is_valid(c, i)) continue;
-          fbuf_reset(&val);
-          st = col_text_format(c, i, false, &val, err);
-          if (!st)
-            st = cli_csv_put_field(&out, (const char *)val.data, val.len, err);
-        }
-      }
-      if (json && !st) st = fbuf_put_u8(&out, '}', err);
-      if (!st) st = fbuf_put_u8(&out, '\n', err);
-      if (!st && out.len >= CLI_OUT_CHUNK) st = out_flush(&out, err);
-    }
+    st = cli_rows_batch(&rows, b, err);
   }
   col_batch_free(b);
-  if (!st) st = out_flush(&out, err);
-  if (!st && fflush(stdout) != 0)
-    st = ferr_set(err, FLOE_EIO, "writing to standard output: %s",
-                  strerror(errno));
-  fbuf_free(&out);
-  fbuf_free(&val);
+  if (!st) st = cli_rows_end(&rows, err);
+  cli_rows_free(&rows);
   return st;
 }
 
@@ -506,39 +458,12 @@ static int cmd_cat(int argc, char **argv) {
       return cli_usage_error(cmd, "--format: '%s' is not csv or jsonl", format);
   }
 
-  /* --columns: one copy of the list, cut at the commas. */
   char *list = NULL;
   const char **names = NULL;
   int nnames = 0;
   if (columns) {
-    size_t len = strlen(columns);
-    list = malloc(len + 1);
-    names = malloc((len / 2 + 1) * sizeof *names);
-    if (!list || !names) {
-      free(list);
-      free(names);
-      fputs("floe: out of memory\n", stderr);
-      return CLI_EXIT_FAIL;
-    }
-    memcpy(list, columns, len + 1);
-    for (char *p = list;;) {
-      char *comma = strchr(p, ',');
-      if (comma) *comma = '\0';
-      int bad = *p == '\0' ? 1 : 0;
-      for (int k = 0; k < nnames && !bad; k++)
-        if (strcmp(names[k], p) == 0) bad = 2;
-      if (bad) {
-        int rc = bad == 1
-                     ? cli_usage_error(cmd, "--columns: empty column name")
-                     : cli_usage_error(cmd, "--columns: '%s' given twice", p);
-        free(list);
-        free(names);
-        return rc;
-      }
-      names[nnames++] = p;
-      if (!comma) break;
-      p = comma + 1;
-    }
+    int rc = cli_split_columns(cmd, columns, &list, &names, &nnames);
+    if (rc >= 0) return rc;
   }
 
   floe_error err;
@@ -589,7 +514,7 @@ static int cmd_meta(int argc, char **argv) {
   fbuf out = FBUF_INIT;
   floe_status st = pq_reader_open_file(pos[0], NULL, &r, &err);
   if (!st) st = pq_reader_describe(r, &out, &err);
-  if (!st) st = out_flush(&out, &err);
+  if (!st) st = cli_out_flush(&out, &err);
   if (!st && fflush(stdout) != 0)
     st = ferr_set(&err, FLOE_EIO, "writing to standard output: %s",
                   strerror(errno));
