@@ -42,5 +42,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* `floe parquet ...`: argv[0] is "parquet". Returns the exit code. */
 int cli_parquet_main(int argc, char **argv);
+/* `floe iceberg ...`: argv[0] is "iceberg". Returns the exit code. */
+int cli_iceberg_main(int argc, char **argv);
 
 #endif

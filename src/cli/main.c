@@ -10,12 +10,15 @@ static const char main_help[] =
     "       floe --help | --version\n"
     "\n"
     "floe mirrors Postgres tables into Apache Iceberg. This build has the\n"
-    "Parquet tools; the Postgres replication daemon comes later.\n"
+    "Parquet and Iceberg tools; the Postgres replication daemon comes later.\n"
     "\n"
     "Commands:\n"
     "  parquet write   convert a CSV file into a Parquet file\n"
     "  parquet cat     print a Parquet file's rows as CSV or JSON lines\n"
     "  parquet meta    describe a Parquet file's footer\n"
+    "  iceberg inspect describe an Iceberg table (snapshots, files, schemas)\n"
+    "  iceberg scan    print an Iceberg table's live rows as CSV or JSON "
+    "lines\n"
     "\n"
     "Options:\n"
     "  -h, --help      show this help and exit\n"
@@ -43,6 +46,7 @@ int main(int argc, char **argv) {
     return CLI_EXIT_OK;
   }
   if (strcmp(cmd, "parquet") == 0) return cli_parquet_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "iceberg") == 0) return cli_iceberg_main(argc - 1, argv + 1);
   if (cmd[0] == '-') return cli_usage_error("floe", "unknown option '%s'", cmd);
   return cli_usage_error("floe", "unknown command '%s'", cmd);
 }

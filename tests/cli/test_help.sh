@@ -4,7 +4,8 @@ set -euo pipefail
 # shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-for cmd in "" "parquet" "parquet write" "parquet cat" "parquet meta"; do
+for cmd in "" "parquet" "parquet write" "parquet cat" "parquet meta" \
+  "iceberg" "iceberg inspect" "iceberg scan"; do
   for h in --help -h; do
     # shellcheck disable=SC2086
     expect_rc 0 "$FLOE" $cmd $h
@@ -20,6 +21,15 @@ done
 expect_rc 0 "$FLOE" parquet cat --help
 grep -qF -- --columns "$T/out" || fail "cat --help lacks --columns"
 grep -qF -- jsonl "$T/out" || fail "cat --help lacks jsonl"
+
+expect_rc 0 "$FLOE" iceberg scan --help
+for word in --columns --format --snapshot --warehouse initial-default; do
+  grep -qF -- "$word" "$T/out" || fail "iceberg scan --help lacks $word"
+done
+expect_rc 0 "$FLOE" iceberg inspect --help
+for word in --snapshot --warehouse floe.source-lsn cardinality; do
+  grep -qF -- "$word" "$T/out" || fail "iceberg inspect --help lacks $word"
+done
 
 expect_rc 0 "$FLOE" --version
 grep -qE '^floe [0-9]+\.[0-9]+\.[0-9]+$' "$T/out" || fail "bad --version: $(cat "$T/out")"
