@@ -1,0 +1,239 @@
+// floe reads Iceberg tables: the unit test test_iceberg_scan builds table
+// db.events in the warehouse FLOE_DUMP_DIR (two data files, deletion vectors
+// with a run of positions and scattered ones, one past the first row group,
+// and a DV replaced by a later snapshot). Here an independent reading of
+// the same table: avsc decodes the manifest list and manifests, this file
+// decodes every DV from the Puffin bytes by the spec (length, magic, CRC-32,
+// portable 32-bit roaring bitmaps), DuckDB reads each live data file with
+// its row positions, and DuckDB's rows minus the deleted positions must be
+// `floe iceberg scan`'s output, row for row.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import avro from 'avsc';
+
+import { lit, openDuck } from './lib/duck.mjs';
+import { floe } from './lib/floe.mjs';
+
+const BIN = process.env.FLOE_BIN;
+assert.ok(BIN, 'set FLOE_BIN to the floe executable (tests/interop/run does)');
+const TMP = process.env.INTEROP_TMP ?? fs.mkdtempSync(path.join(os.tmpdir(), 'floe-interop-'));
+const WH = path.join(TMP, 'iceberg-wh');
+const UNIT = path.join(path.dirname(BIN), 'test_iceberg_scan');
+
+function readAvro(file) {
+  return new Promise((resolve, reject) => {
+    const records = [];
+    avro.createFileDecoder(file)
+      .on('data', (r) => records.push(r))
+      .on('error', reject)
+      .on('end', () => resolve(records));
+  });
+}
+
+// CRC-32 (IEEE), as the Puffin DV blob uses it.
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// A 32-bit roaring bitmap in the portable format at buf[off..]: its values
+// (as numbers), the bytes it took, and how many run containers it had.
+function readRoaring(buf, off) {
+  const start = off;
+  const cookie = buf.readUInt32LE(off);
+  off += 4;
+  let size;
+  let runFlags = null;
+  if ((cookie & 0xffff) === 12347) {
+    size = (cookie >>> 16) + 1;
+    runFlags = buf.subarray(off, off + Math.ceil(size / 8));
+    off += Math.ceil(size / 8);
+  } else {
+    assert.equal(cookie, 12346, 'roaring cookie');
+    size = buf.readUInt32LE(off);
+    off += 4;
+  }
+  const keys = [];
+  const cards = [];
+  for (let i = 0; i < size; i++) {
+    keys.push(buf.readUInt16LE(off));
+    cards.push(buf.readUInt16LE(off + 2) + 1);
+    off += 4;
+  }
+  if (!runFlags || size >= 4) off += 4 * size; // container offsets
+  const values = [];
+  let runs = 0;
+  for (let i = 0; i < size; i++) {
+    const hi = keys[i] * 65536;
+    const isRun = runFlags && (runFlags[i >> 3] >> (i & 7)) & 1;
+    if (isRun) {
+      runs++;
+      const n = buf.readUInt16LE(off);
+      off += 2;
+      for (let r = 0; r < n; r++) {
+        const s = buf.readUInt16LE(off);
+        const len = buf.readUInt16LE(off + 2);
+        off += 4;
+        for (let v = s; v <= s + len; v++) values.push(hi + v);
+      }
+    } else if (cards[i] <= 4096) {
+      for (let k = 0; k < cards[i]; k++) values.push(hi + buf.readUInt16LE(off + 2 * k));
+      off += 2 * cards[i];
+    } else {
+      for (let w = 0; w < 8192; w++) {
+        const byte = buf[off + w];
+        for (let bit = 0; bit < 8; bit++) if ((byte >> bit) & 1) values.push(hi + w * 8 + bit);
+      }
+      off += 8192;
+    }
+    if (!isRun) assert.equal(values.filter((v) => v >= hi && v < hi + 65536).length, cards[i]);
+  }
+  return { values, bytes: off - start, runs };
+}
+
+// A deletion-vector-v1 blob: u32 BE length of magic + vector, magic
+// D1 D3 39 64, vector (u64 LE count, then u32 LE key + roaring each),
+// u32 BE CRC-32 of magic + vector.
+function decodeDV(blob) {
+  const len = blob.readUInt32BE(0);
+  assert.equal(len, blob.length - 8, 'DV length field');
+  assert.deepEqual([...blob.subarray(4, 8)], [0xd1, 0xd3, 0x39, 0x64], 'DV magic');
+  assert.equal(blob.readUInt32BE(4 + len), crc32(blob.subarray(4, 4 + len)), 'DV CRC-32');
+  let off = 8;
+  const count = Number(blob.readBigUInt64LE(off));
+  off += 8;
+  const positions = [];
+  let runs = 0;
+  let lastKey = -1;
+  for (let i = 0; i < count; i++) {
+    const key = blob.readUInt32LE(off);
+    off += 4;
+    assert.ok(key > lastKey, 'DV keys ascending');
+    lastKey = key;
+    const r = readRoaring(blob, off);
+    off += r.bytes;
+    runs += r.runs;
+    for (const v of r.values) positions.push(key * 2 ** 32 + v);
+  }
+  assert.equal(off, 4 + len, 'DV vector fills its length');
+  return { positions, runs };
+}
+
+let duck;
+before(async () => {
+  assert.ok(fs.existsSync(UNIT), `${UNIT} missing: build the unit tests (make)`);
+  fs.mkdirSync(WH, { recursive: true });
+  const r = spawnSync(UNIT, [], { encoding: 'utf8', env: { ...process.env, FLOE_DUMP_DIR: WH } });
+  assert.equal(r.status, 0, `test_iceberg_scan failed:\n${r.stdout}\n${r.stderr}`);
+  duck = await openDuck();
+});
+after(() => duck?.close());
+
+// The live files of a snapshot, read with avsc: data files in manifest
+// order with their data sequence numbers, and DV entries.
+async function planOf(md, snapshotId) {
+  const snap = md.snapshots.find((s) => s['snapshot-id'] === snapshotId);
+  const list = await readAvro(snap['manifest-list']);
+  const data = [];
+  const dvs = [];
+  for (const mf of list) {
+    for (const e of await readAvro(mf.manifest_path)) {
+      if (e.status === 2) continue;
+      // ADDED entries inherit the manifest's sequence number
+      const seq = e.sequence_number ?? mf.sequence_number;
+      const f = e.data_file;
+      if (f.content === 0) data.push({ path: f.file_path, records: f.record_count, seq });
+      else {
+        assert.equal(f.content, 1);
+        assert.equal(f.file_format, 'PUFFIN');
+        dvs.push({ ...f, seq });
+      }
+    }
+  }
+  return { data, dvs };
+}
+
+async function check(snapshotId, expectDeleted) {
+  const dir = path.join(WH, 'db', 'events');
+  const hint = fs.readFileSync(path.join(dir, 'metadata', 'version-hint.text'), 'utf8').trim();
+  const md = JSON.parse(fs.readFileSync(path.join(dir, 'metadata', `v${hint}.metadata.json`), 'utf8'));
+  const id = snapshotId ?? md['current-snapshot-id'];
+  const { data, dvs } = await planOf(md, id);
+  assert.equal(data.length, 2);
+
+  const want = [];
+  const deletedByFile = {};
+  for (const df of data) {
+    const dv = dvs.filter((d) => d.referenced_data_file === df.path && d.seq >= df.seq);
+    assert.ok(dv.length <= 1, 'one DV per data file');
+    let deleted = new Set();
+    if (dv.length) {
+      const d = dv[0];
+      const fd = fs.openSync(d.file_path, 'r');
+      const blob = Buffer.alloc(d.content_size_in_bytes);
+      fs.readSync(fd, blob, 0, blob.length, d.content_offset);
+      fs.closeSync(fd);
+      const { positions, runs } = decodeDV(blob);
+      assert.equal(positions.length, d.record_count, 'DV cardinality = record_count');
+      if (positions.length >= 50) assert.ok(runs > 0, 'the run of positions is a run container');
+      deleted = new Set(positions);
+    }
+    deletedByFile[path.basename(df.path)] = [...deleted].sort((a, b) => a - b);
+    const rows = await duck.rows(
+      `SELECT CAST(id AS VARCHAR), name, v, file_row_number FROM read_parquet(${lit(df.path)},
+         file_row_number = true) ORDER BY file_row_number`);
+    assert.equal(rows.length, df.records);
+    for (const [rid, name, v, pos] of rows)
+      if (!deleted.has(Number(pos))) want.push({ id: rid, name, v });
+  }
+  assert.deepEqual(deletedByFile, expectDeleted);
+
+  const args = ['iceberg', 'scan', '--format', 'jsonl', WH, 'db.events'];
+  if (snapshotId !== undefined) args.push('--snapshot', String(snapshotId));
+  const got = floe(BIN, args).trimEnd().split('\n').map((l) => {
+    const o = JSON.parse(l);
+    return { id: String(o.id), name: o.name, v: o.v };
+  });
+  assert.equal(got.length, want.length);
+  assert.deepEqual(got, want);
+}
+
+const range = (a, b) => Array.from({ length: b - a }, (_, i) => a + i);
+
+test('iceberg: current snapshot, DuckDB rows minus the Puffin DVs = floe iceberg scan', async () => {
+  await check(undefined, {
+    '00003-test.parquet': [2, 3],
+    '00000-test.parquet': [0, 5, 7, ...range(100, 150), 600, 999],
+  });
+});
+
+test('iceberg: time travel to the first DV (snapshot 2)', async () => {
+  await check(2, {
+    '00003-test.parquet': [],
+    '00000-test.parquet': [0, 5, ...range(100, 150), 600, 999],
+  });
+});
+
+test('iceberg: position 600 lies past the first row group', async () => {
+  const file = path.join(WH, 'db', 'events', 'data', '00000-test.parquet');
+  const rgs = await duck.rows(
+    `SELECT row_group_id, row_group_num_rows FROM parquet_metadata(${lit(file)})
+     GROUP BY ALL ORDER BY row_group_id`);
+  assert.ok(rgs.length >= 2, 'several row groups');
+  assert.ok(Number(rgs[0][1]) <= 600, 'first row group ends before 600');
+});
