@@ -1023,18 +1023,22 @@ static floe_status convert_vals(const pq_leaf *l, const char *fname,
       FLOE_TRY(col_append_dec(dst, lo, hi, err));
     }
     return FLOE_OK;
-  case PQC_BYTES:
-    for (size_t i = from; i < end; i++) {
-      /* dictionary entries can repeat: a small file can describe huge
-       * batches, so the batch's bytes are capped like any allocation */
-      if (s[i].n > cap - dst->values.len)
-        return ferr_set(err, FLOE_ENOMEM,
-                        "%s: column %s: batch exceeds the allocation cap of "
-                        "%zu bytes (lower batch_rows)",
-                        fname, l->field.name, cap);
+  case PQC_BYTES: {
+    /* dictionary entries can repeat: a small file can describe huge
+     * batches, so the batch's bytes are capped like any allocation; sizing
+     * the run first also makes room once for all of it */
+    size_t total = 0;
+    for (size_t i = from; i < end; i++) total += s[i].n;
+    if (total > cap - dst->values.len)
+      return ferr_set(err, FLOE_ENOMEM,
+                      "%s: column %s: batch exceeds the allocation cap of "
+                      "%zu bytes (lower batch_rows)",
+                      fname, l->field.name, cap);
+    FLOE_TRY(col_reserve(dst, (int64_t)n, total, err));
+    for (size_t i = from; i < end; i++)
       FLOE_TRY(col_append_bytes(dst, s[i].p, s[i].n, err));
-    }
     return FLOE_OK;
+  }
   case PQC_UUID:
     for (size_t i = from; i < end; i++) {
       if (s[i].n != 16)
