@@ -546,6 +546,60 @@ static void test_schema_evolution(void **state) {
   tb_free(&t);
 }
 
+/* decimal(5,2) widened to decimal(10,2): the old file's values relabelled */
+static void test_widen_decimal(void **state) {
+  fx *f = *state;
+  col_field fl[] = {
+      {1, "d", {.id = COL_DECIMAL, .precision = 5, .scale = 2}, true, 0, false},
+  };
+  col_schema *s0;
+  assert_int_equal(col_schema_new(fl, 1, &s0, NULL), FLOE_OK);
+  tb t;
+  tb_create(&t, f->cat, "db", "dec", s0);
+  col_batch *b;
+  assert_int_equal(col_batch_new(s0, &b, NULL), FLOE_OK);
+  assert_int_equal(col_text_append(&b->cols[0], "-123.45", 7, NULL), FLOE_OK);
+  assert_int_equal(col_append_null(&b->cols[0], NULL), FLOE_OK);
+  assert_int_equal(col_text_append(&b->cols[0], "0.01", 4, NULL), FLOE_OK);
+  assert_int_equal(col_batch_seal(b, NULL), FLOE_OK);
+  ice_data_file df;
+  tb_parquet(&t, &b, 1, 0, &df);
+  col_batch_free(b);
+  ice_manifest_entry en = tb_added(&df);
+  ice_manifest_file mf;
+  tb_manifest(&t, ICE_MANIFEST_DATA, &en, 1, 1, &mf);
+  tb_commit(&t, 1, &mf, 1, "append");
+  ice_manifest_file_free(&mf);
+  ice_schema_update *u;
+  floe_error e;
+  assert_int_equal(ice_schema_update_new(t.md, &u, &e), FLOE_OK);
+  assert_int_equal(
+      ice_schema_widen_column(
+          u, "d", (col_dtype){.id = COL_DECIMAL, .precision = 10, .scale = 2},
+          &e),
+      FLOE_OK);
+  assert_int_equal(ice_schema_update_apply(u, t.md, NULL, &e), FLOE_OK);
+  ice_schema_update_free(u);
+  ice_plan *p = NULL;
+  assert_int_equal(ice_plan_build(f->cat, t.md, ICE_NONE, &p, &e), FLOE_OK);
+  ice_scan *sc = NULL;
+  assert_int_equal(ice_scan_open_md(f->cat, t.md, p, NULL, 0, &sc, &e),
+                   FLOE_OK);
+  assert_int_equal(ice_scan_schema(sc)->fields[0].type.precision, 10);
+  col_batch *o = NULL;
+  assert_int_equal(ice_scan_next(sc, &o, &e), FLOE_OK);
+  assert_non_null(o);
+  assert_int_equal(o->cols[0].type.precision, 10);
+  col_batch_free(o);
+  ice_scan_free(sc);
+  char *got = scan_text(f, t.md, p, NULL, 0, NULL);
+  assert_string_equal(got, "-123.45\nnull\n0.01\n");
+  free(got);
+  ice_plan_free(p);
+  tb_free(&t);
+  col_schema_unref(s0);
+}
+
 static void test_empty_table(void **state) {
   fx *f = *state;
   tb t;
@@ -759,6 +813,7 @@ int main(void) {
       cmocka_unit_test(test_plan_and_dvs),
       cmocka_unit_test(test_projection),
       cmocka_unit_test(test_schema_evolution),
+      cmocka_unit_test(test_widen_decimal),
       cmocka_unit_test(test_empty_table),
       cmocka_unit_test(test_arrow_stream),
       cmocka_unit_test(test_corrupt),
