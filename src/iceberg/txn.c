@@ -17,14 +17,17 @@
 #define MAX_TRIES 4
 /* Merge policy: manifests of one content and spec fall into tiers by live
  * entry count (tier k holds [F^k, F^(k+1)) entries, F the fan-out); when a
- * tier holds F manifests they are merged into one of the next tier.
- * Manifests at or above the size cap are never merged, so a commit never
- * rewrites more than a cap's worth of entries for a merge. Delete manifests
- * get a small cap because a DV replaced by a newer one forces a rewrite of
- * its manifest: small delete manifests keep that cost flat. */
+ * tier holds F manifests they are merged into one of the next tier, so at
+ * most F-1 manifests sit in each tier. Manifests at or above the size cap
+ * are never merged (a merge rewrites at most about a cap's worth of
+ * entries). Manifests that must be rewritten because entries leave them (a
+ * replaced DV, a removed file) are rewritten together into one file per
+ * content and spec, up to the cap: random deletes touch many delete
+ * manifests, and one file instead of one per manifest saves a write and an
+ * Avro header each. */
 #define MERGE_FANOUT 4
 #define DATA_MANIFEST_CAP 4096
-#define DELETE_MANIFEST_CAP 64
+#define DELETE_MANIFEST_CAP 256
 
 typedef struct del_req {
   char *file;
@@ -577,10 +580,23 @@ static floe_status build_items(attempt *a, floe_error *err) {
   for (int m = 0; m < a->nmf; m++) {
     const ice_cman *c = a->mans[m];
     if (a->drop[m]) {
-      item *it = new_item(a, err);
-      if (!it) return err ? err->code : FLOE_ENOMEM;
-      it->content = a->mfs[m].content;
-      it->spec_id = a->mfs[m].partition_spec_id;
+      /* manifests that must be rewritten are rewritten together (with the
+       * new entries of their kind): one file per commit, not one per
+       * touched manifest */
+      int cap = a->mfs[m].content == ICE_MANIFEST_DATA ? DATA_MANIFEST_CAP
+                                                       : DELETE_MANIFEST_CAP;
+      item *it = NULL;
+      for (int j = 0; j < a->nitems && !it; j++)
+        if (!a->items[j].keep && a->items[j].content == a->mfs[m].content &&
+            a->items[j].spec_id == a->mfs[m].partition_spec_id &&
+            a->items[j].nlive + c->nlive <= cap)
+          it = &a->items[j];
+      if (!it) {
+        it = new_item(a, err);
+        if (!it) return err ? err->code : FLOE_ENOMEM;
+        it->content = a->mfs[m].content;
+        it->spec_id = a->mfs[m].partition_spec_id;
+      }
       FLOE_TRY(push_base(a, it, m, err));
     } else if (c->nlive > 0) {
       /* a manifest left with only an older snapshot's DELETED entries is
