@@ -35,18 +35,25 @@ typedef struct fx {
   col_schema *schema;
 } fx;
 
-static int setup(void **state) {
+static int setup_kind(void **state, bool sqlite) {
   fx *f = calloc(1, sizeof *f);
   strcpy(f->dir, "/tmp/floe-table-XXXXXX");
   if (!mkdtemp(f->dir)) return -1;
   floe_error e;
-  if (ice_catalog_fs_open(f->dir, &f->cat, &e) != FLOE_OK) return -1;
+  char uri[128];
+  snprintf(uri, sizeof uri, "sqlite:%s/catalog.db", f->dir);
+  if (sqlite ? ice_catalog_open(uri, f->dir, NULL, &f->cat, &e)
+             : ice_catalog_fs_open(f->dir, &f->cat, &e))
+    return -1;
   col_field fl[2] = {{1, "id", {.id = COL_INT64}, false, 0, false},
                      {2, "d", {.id = COL_DATE}, true, 0, false}};
   if (col_schema_new(fl, 2, &f->schema, &e) != FLOE_OK) return -1;
   *state = f;
   return 0;
 }
+
+static int setup(void **state) { return setup_kind(state, false); }
+static int setup_sql(void **state) { return setup_kind(state, true); }
 
 static int teardown(void **state) {
   fx *f = *state;
@@ -686,6 +693,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_partitioned, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metadata_log, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lifecycle, setup_sql, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent, setup_sql, teardown),
+      cmocka_unit_test_setup_teardown(test_metadata_log, setup_sql, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
