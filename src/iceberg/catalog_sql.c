@@ -474,8 +474,8 @@ static floe_status sql_load(ice_catalog *base, const char *ns, const char *name,
   /* the row exists: a missing file is damage, not a missing table */
   if (st == FLOE_ENOTFOUND)
     return ferr_set(err, FLOE_ECORRUPT,
-                    "load %s.%s: current metadata file %s is missing", ns,
-                    name, out->metadata_location);
+                    "load %s.%s: current metadata file %s is missing", ns, name,
+                    out->metadata_location);
   if (st != FLOE_OK) return ferr_prefix(err, st, "load %s.%s", ns, name);
   out->version = parse_version(out->metadata_location);
   return FLOE_OK;

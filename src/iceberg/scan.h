@@ -30,9 +30,4 @@ floe_status ice_scan_open_md(ice_catalog *cat, const ice_metadata *md,
                              const ice_plan *plan, const int32_t *field_ids,
                              int nids, ice_scan **out, floe_error *err);
 
-/* The catalog a table was opened with (borrowed, as the table borrows it).
- * Implemented in table.c with the rest of ice_table; scan_table.c (the
- * table.h read entry points) needs it to reach the store. */
-ice_catalog *ice_table_catalog(const ice_table *t);
-
 #endif

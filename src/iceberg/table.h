@@ -61,6 +61,8 @@ const ice_metadata *ice_table_metadata(const ice_table *t);
 /* The current metadata file location (borrowed, like the metadata). */
 const char *ice_table_metadata_location(const ice_table *t);
 void ice_table_free(ice_table *t);
+/* The catalog t was opened on (borrowed; its store holds the files). */
+ice_catalog *ice_table_catalog(const ice_table *t);
 
 /* Writes the rows of batches (current schema) as Parquet data files under
  * <location>/data/, one file per partition tuple (per ~target size), and
