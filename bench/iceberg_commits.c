@@ -211,15 +211,14 @@ int main(int argc, char **argv) {
       m.list_bytes += cs[i].list_bytes / 10;
       m.metadata_bytes += cs[i].metadata_bytes / 10;
     }
-    printf("split_%s locate_ms=%.3f puffin_ms=%.3f manifests_ms=%.3f "
-           "list_ms=%.3f metadata_ms=%.3f swap_ms=%.3f manifests_written=%.1f "
-           "entries_written=%.1f list_len=%.1f puffin_b=%" PRId64
-           " manifest_b=%" PRId64 " list_b=%" PRId64 " metadata_b=%" PRId64
-           "\n",
-           w ? "N" : "10", m.locate_s * 1e3, m.puffin_s * 1e3,
-           m.manifests_s * 1e3, m.list_s * 1e3, m.metadata_s * 1e3,
-           m.swap_s * 1e3, nm, ne, nl, m.puffin_bytes, m.manifest_bytes,
-           m.list_bytes, m.metadata_bytes);
+    printf(
+        "split_%s locate_ms=%.3f puffin_ms=%.3f manifests_ms=%.3f "
+        "list_ms=%.3f metadata_ms=%.3f swap_ms=%.3f manifests_written=%.1f "
+        "entries_written=%.1f list_len=%.1f puffin_b=%" PRId64
+        " manifest_b=%" PRId64 " list_b=%" PRId64 " metadata_b=%" PRId64 "\n",
+        w ? "N" : "10", m.locate_s * 1e3, m.puffin_s * 1e3, m.manifests_s * 1e3,
+        m.list_s * 1e3, m.metadata_s * 1e3, m.swap_s * 1e3, nm, ne, nl,
+        m.puffin_bytes, m.manifest_bytes, m.list_bytes, m.metadata_bytes);
   }
   free(cs);
   for (int i = 0; i < n; i++) free(paths[i]);
