@@ -124,6 +124,7 @@ int main(int argc, char **argv) {
   char **paths = calloc((size_t)n, sizeof *paths);
   double *secs = calloc((size_t)n, sizeof *secs);
   int64_t *bytes = calloc((size_t)n, sizeof *bytes);
+  ice_commit_stats *cs = calloc((size_t)n, sizeof *cs);
   seen s = {0, 0, NULL};
   new_bytes(mdir, false, &s);
   uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -159,6 +160,7 @@ int main(int argc, char **argv) {
     }
     if (ice_txn_commit(x, NULL, &e)) die("commit", &e);
     secs[i] = now_s() - t0;
+    cs[i] = *ice_table_last_commit(t);
     bytes[i] = new_bytes(mdir, false, &s) + new_bytes(ddir, true, &s);
     ice_data_file_free(&files[0]);
     free(files);
@@ -188,6 +190,37 @@ int main(int argc, char **argv) {
          "snapshots=%d expire_every=%d\n",
          n, early, late, late / early, eb, lb, all_bytes / n, md->nsnapshots,
          expire);
+  /* the commit's split, means over the same two windows */
+  for (int w = 0; w < 2; w++) {
+    ice_commit_stats m;
+    memset(&m, 0, sizeof m);
+    int lo = w ? n - 10 : 5;
+    double nm = 0, ne = 0, nl = 0;
+    for (int i = lo; i < lo + 10; i++) {
+      m.locate_s += cs[i].locate_s / 10;
+      m.puffin_s += cs[i].puffin_s / 10;
+      m.manifests_s += cs[i].manifests_s / 10;
+      m.list_s += cs[i].list_s / 10;
+      m.metadata_s += cs[i].metadata_s / 10;
+      m.swap_s += cs[i].swap_s / 10;
+      nm += cs[i].nmanifests_written / 10.0;
+      ne += cs[i].nentries_written / 10.0;
+      nl += cs[i].nlist / 10.0;
+      m.puffin_bytes += cs[i].puffin_bytes / 10;
+      m.manifest_bytes += cs[i].manifest_bytes / 10;
+      m.list_bytes += cs[i].list_bytes / 10;
+      m.metadata_bytes += cs[i].metadata_bytes / 10;
+    }
+    printf(
+        "split_%s locate_ms=%.3f puffin_ms=%.3f manifests_ms=%.3f "
+        "list_ms=%.3f metadata_ms=%.3f swap_ms=%.3f manifests_written=%.1f "
+        "entries_written=%.1f list_len=%.1f puffin_b=%" PRId64
+        " manifest_b=%" PRId64 " list_b=%" PRId64 " metadata_b=%" PRId64 "\n",
+        w ? "N" : "10", m.locate_s * 1e3, m.puffin_s * 1e3, m.manifests_s * 1e3,
+        m.list_s * 1e3, m.metadata_s * 1e3, m.swap_s * 1e3, nm, ne, nl,
+        m.puffin_bytes, m.manifest_bytes, m.list_bytes, m.metadata_bytes);
+  }
+  free(cs);
   for (int i = 0; i < n; i++) free(paths[i]);
   for (size_t i = 0; i < s.cap; i++) free(s.v[i]);
   free(s.v);

@@ -937,6 +937,10 @@ floe_status ice_manifest_write(const ice_schema *schema,
     memset(&o, 0, sizeof o);
     o.schema_json = ejson;
     o.codec = AVRO_CODEC_DEFLATE;
+    /* level 1: a commit rewrites manifests on its critical path; level 1
+     * deflates several times faster for a few percent more bytes on
+     * manifests' repetitive paths and ids (still plain Avro deflate) */
+    o.deflate_level = 1;
     o.meta = meta;
     o.nmeta = sizeof meta / sizeof meta[0];
     o.sync_seed = (uint64_t)snapshot_id;
@@ -1480,6 +1484,7 @@ floe_status ice_manifest_list_write(ice_manifest_file *mfs, int n,
   memset(&o, 0, sizeof o);
   o.schema_json = json;
   o.codec = AVRO_CODEC_DEFLATE;
+  o.deflate_level = 1; /* as for manifests */
   o.meta = meta;
   o.nmeta = nm;
   o.sync_seed = (uint64_t)snapshot_id;

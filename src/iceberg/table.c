@@ -420,6 +420,9 @@ floe_status ice_table_refresh(ice_table *t, floe_error *err) {
 }
 
 const ice_metadata *ice_table_metadata(const ice_table *t) { return t->md; }
+const ice_commit_stats *ice_table_last_commit(const ice_table *t) {
+  return &t->last;
+}
 const char *ice_table_metadata_location(const ice_table *t) {
   return t->md_loc;
 }

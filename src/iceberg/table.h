@@ -97,6 +97,21 @@ floe_status ice_txn_set_summary(ice_txn *x, const char *key, const char *val,
 floe_status ice_txn_commit(ice_txn *x, int64_t *snapshot_id, floe_error *err);
 void ice_txn_abort(ice_txn *x);
 
+/* Where the last successful commit on t spent its time (wall seconds, the
+ * attempt that landed) and what it wrote, for benchmarks and logs. */
+typedef struct ice_commit_stats {
+  double locate_s;    /* manifest list read, cached manifests, DV lookup */
+  double puffin_s;    /* old DVs read, merged, Puffin file written */
+  double manifests_s; /* manifests planned, encoded, written */
+  double list_s;      /* manifest list encoded, written */
+  double metadata_s;  /* metadata built, serialized */
+  double swap_s;      /* metadata file written, catalog compare-and-swap */
+  int nmanifests_written, nentries_written, nlist; /* nlist: list length */
+  int64_t puffin_bytes, manifest_bytes, list_bytes, metadata_bytes;
+} ice_commit_stats;
+/* Borrowed from t; zeroed until a commit lands. */
+const ice_commit_stats *ice_table_last_commit(const ice_table *t);
+
 /* ---- maintenance ---- */
 
 /* Expires snapshots older than older_than_ms except the newest keep_last

@@ -39,6 +39,7 @@ struct ice_table {
   /* parsed-manifest cache keyed by path (open addressing) */
   int ncache, capcache;
   ice_cman **cache;
+  ice_commit_stats last; /* of the last commit that landed */
 };
 
 /* Entry index of key in m, or -1. */
