@@ -140,6 +140,10 @@ typedef struct pq_reader_opts {
   int ncolumns;
   const int32_t *field_ids; /* or project by field id (wins over names) */
   int nfield_ids;
+  /* Ids the file lacks are left out of the projection instead of failing
+   * (an Iceberg scan fills them from defaults); pq_reader_schema tells
+   * which ones the file had. */
+  bool missing_ids_ok;
   int64_t batch_rows; /* max rows per batch; 0 = 65536 */
   pq_skip_fn skip;    /* NULL = keep every row */
   void *skip_ctx;

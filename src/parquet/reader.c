@@ -1298,11 +1298,11 @@ static floe_status setup_projection(pq_reader *r, const pq_reader_opts *o,
       int fi = -1;
       for (int j = 0; j < r->nfields; j++)
         if (r->fields[j].field.id == o->field_ids[i]) fi = j;
-      if (fi < 0)
+      if (fi >= 0)
+        st = add_proj(r, proj, &n, fi, err);
+      else if (!o->missing_ids_ok)
         st = ferr_set(err, FLOE_ENOTFOUND, "%s: no column with field id %d",
                       r->name, (int)o->field_ids[i]);
-      else
-        st = add_proj(r, proj, &n, fi, err);
     }
   } else if (o && o->columns) {
     for (int i = 0; i < o->ncolumns && st == FLOE_OK; i++) {

@@ -417,6 +417,18 @@ static void test_projection(void **state) {
   assert_int_equal(
       pq_reader_open_file(data_path("types_zstd.parquet"), &o2, &r, &e),
       FLOE_ENOTFOUND);
+  /* with missing_ids_ok the absent id is left out, the rest projected */
+  int32_t some[] = {99, 15, 98};
+  o2.field_ids = some;
+  o2.nfield_ids = 3;
+  o2.missing_ids_ok = true;
+  assert_int_equal(
+      pq_reader_open_file(data_path("types_gzip.parquet"), &o2, &r, &e),
+      FLOE_OK);
+  s = pq_reader_schema(r);
+  assert_int_equal(s->nfields, 1);
+  assert_string_equal(s->fields[0].name, "s");
+  pq_reader_free(r);
 }
 
 static bool skip3(void *ctx, int64_t row) {
