@@ -545,34 +545,15 @@ static floe_status open_next(ice_scan *s, bool *opened, floe_error *err) {
       ro.skip = skip_deleted;
       ro.skip_ctx = t->deletes;
     }
-    /* Which requested ids the file has: try them all (the common case);
-     * when some are missing, list the file's ids and project those. */
+    /* The file may lack requested ids (columns added after it was
+     * written): the reader projects the ones it has, and with none of them
+     * it still yields the surviving rows as column-less batches. */
     int nids = 0;
     for (int i = 0; i < s->ncols; i++) s->ids[nids++] = s->cols[i].id;
     ro.field_ids = s->ids;
     ro.nfield_ids = nids;
-    st = nids ? pq_reader_open(src, &ro, &s->reader, err) : FLOE_ENOTFOUND;
-    if (st == FLOE_ENOTFOUND) {
-      pq_reader *all = NULL;
-      pq_reader_opts ao;
-      memset(&ao, 0, sizeof ao);
-      st = pq_reader_open(src, &ao, &all, err);
-      if (!st) {
-        const col_schema *fs = pq_reader_schema(all);
-        nids = 0;
-        for (int i = 0; i < s->ncols; i++)
-          if (col_schema_find_id(fs, s->cols[i].id) >= 0)
-            s->ids[nids++] = s->cols[i].id;
-        /* rows still have to be counted (and DV-skipped): read some column
-         * when none of the requested ones is in the file */
-        if (nids == 0 && fs->nfields > 0) s->ids[nids++] = fs->fields[0].id;
-        if (fs->nfields == 0)
-          st = ferr_corrupt(err, "data file %s has no columns", path);
-        pq_reader_free(all);
-      }
-      ro.nfield_ids = nids;
-      if (!st) st = pq_reader_open(src, &ro, &s->reader, err);
-    }
+    ro.missing_ids_ok = true;
+    st = pq_reader_open(src, &ro, &s->reader, err);
     if (st) {
       close_file(s);
       return st;

@@ -163,7 +163,8 @@ floe_status pq_reader_open_file(const char *path, const pq_reader_opts *opts,
 col_schema *pq_reader_schema(const pq_reader *r);
 int64_t pq_reader_num_rows(const pq_reader *r);
 /* Next batch of surviving rows, or *out = NULL at the end. The caller owns
- * the batch (col_batch_free). */
+ * the batch (col_batch_free). With an empty projection the batches have a
+ * length (the surviving rows) and no columns. */
 floe_status pq_reader_next(pq_reader *r, col_batch **out, floe_error *err);
 /* The same into a batch the caller reuses (made with pq_reader_schema):
  * b is cleared and refilled, keeping its buffers, so a scan touches the

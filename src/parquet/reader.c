@@ -1451,6 +1451,10 @@ static floe_status next_batch(pq_reader *r, col_batch *b, floe_error *err) {
     r->rg_row += k;
     got += live;
   }
+  /* an empty projection still yields the surviving rows, as batches with a
+   * length and no columns (what a count, or a scan of only defaulted
+   * columns, needs) */
+  if (r->ncols == 0) b->length = got;
   return FLOE_OK;
 }
 

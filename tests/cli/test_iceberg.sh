@@ -66,6 +66,10 @@ expect_rc 0 "$FLOE" iceberg scan --format jsonl --columns qty,label "$W" db.evol
 printf '%s\n' '{"qty":null,"label":"new"}' '{"qty":7,"label":"na"}' \
   '{"qty":7,"label":"nc"}' '{"qty":7,"label":"nd"}' >"$T/want"
 same "$T/out" "$T/want"
+# only columns the old files lack: their rows come from the defaults alone
+expect_rc 0 "$FLOE" iceberg scan --columns region,note "$W" db.evolve
+printf '%s\n' 'region,note' 'us,hi' 'eu,' 'eu,' 'eu,' >"$T/want"
+same "$T/out" "$T/want"
 expect_rc 0 "$FLOE" iceberg scan --snapshot 10 "$W" db.evolve
 printf '%s\n' 'id,name,price' '-2,na,0' '-1,nb,0.25' '0,nc,0.5' '1,nd,0.75' >"$T/want"
 same "$T/out" "$T/want"
