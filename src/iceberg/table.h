@@ -42,6 +42,7 @@
 #include "iceberg/dv.h"
 #include "iceberg/manifest.h"
 #include "iceberg/metadata.h"
+#include "iceberg/schema.h"
 
 typedef struct ice_table ice_table;
 
@@ -96,6 +97,17 @@ floe_status ice_txn_set_summary(ice_txn *x, const char *key, const char *val,
  * *snapshot_id (may be NULL) gets the new snapshot's id. */
 floe_status ice_txn_commit(ice_txn *x, int64_t *snapshot_id, floe_error *err);
 void ice_txn_abort(ice_txn *x);
+
+/* ---- schema ---- */
+
+/* Commits u (started from t's metadata, see schema.h) as a new current
+ * schema: a metadata-only change (no snapshot). On a lost race the table
+ * is reloaded and u applied again, which succeeds only while the table's
+ * schema is still the one u started from (else FLOE_ECONFLICT: start a new
+ * update). u stays the caller's. Data files written afterwards
+ * (ice_table_write_data) use the new schema. */
+floe_status ice_table_update_schema(ice_table *t, ice_schema_update *u,
+                                    floe_error *err);
 
 /* ---- maintenance ---- */
 

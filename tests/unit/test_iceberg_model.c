@@ -1,0 +1,854 @@
+/*
+ * A randomized model test of the whole Iceberg layer (table.h): the write
+ * half (ice_table_write_data, ice_txn_*, expire, orphans, schema updates)
+ * and the read half (ice_table_plan, ice_scan_*) against a plain in-memory
+ * model of the table: its live data files, each with its rows by position
+ * and a deleted flag per position.
+ *
+ * After every random step a fresh plan + scan must equal the model row for
+ * row (sorted by id), the snapshot summary totals must match it, and time
+ * travel to remembered older snapshots must still give their rows (until
+ * expired). Steps: append, delete rows, update (delete + append in one
+ * txn), remove a file, compaction (replace), abort, reopen, a second handle
+ * committing concurrently, expire + orphans, schema evolution.
+ *
+ * Seeds are fixed (reproducible); FLOE_MODEL_STEPS sets the steps per seed
+ * (default keeps the test at a few seconds). With FLOE_DUMP_DIR set, one
+ * extra run leaves its finished table db.model in that warehouse for the
+ * interop tests (tests/interop/iceberg.test.mjs).
+ */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "iceberg/schema.h"
+#include "iceberg/table.h"
+
+#define OK(x)                                                                  \
+  do {                                                                         \
+    floe_error e_;                                                             \
+    floe_status s_ = (x);                                                      \
+    if (s_ != FLOE_OK) fail_msg("%s: %s", #x, e_.msg);                         \
+  } while (0)
+
+/* Field ids of the model table. */
+enum { F_ID = 1, F_A = 2, F_S = 3, F_N = 4, F_X = 5 };
+#define X_DEFAULT 7
+
+typedef struct row {
+  int64_t id;
+  int64_t a;
+  char s[16];
+  bool n_null;
+  int64_t n;
+  int32_t x; /* the added column (X_DEFAULT for rows written before) */
+} row;
+
+typedef struct mfile {
+  char *path;
+  int nrows;
+  row *rows;
+  bool *del;
+} mfile;
+
+typedef struct model {
+  int nfiles, cap;
+  mfile *f;
+} model;
+
+/* Schema evolution stages reached so far. */
+typedef struct evo {
+  bool added, renamed, widened, dropped;
+} evo;
+
+typedef struct remembered {
+  int64_t sid;
+  int n;
+  row *rows; /* sorted by id */
+} remembered;
+
+#define NREM 4
+
+typedef struct world {
+  char dir[256];
+  char uri[300];
+  bool sqlite;
+  bool keep; /* FLOE_DUMP_DIR: leave the warehouse */
+  ice_catalog *cat;
+  ice_table *t;
+  model m;
+  evo ev;
+  int64_t next_id;
+  uint64_t rng;
+  remembered rem[NREM];
+  int nrem;
+  int step;
+  int *counts; /* per step kind, summed over runs (coverage check) */
+} world;
+
+enum {
+  K_APPEND,
+  K_DELETE,
+  K_UPDATE,
+  K_REMOVE,
+  K_COMPACT,
+  K_ABORT,
+  K_REOPEN,
+  K_CONCURRENT,
+  K_CONFLICT, /* the stale commit touched a removed file */
+  K_EXPIRE,
+  K_EXPIRED_TT, /* a remembered snapshot went away */
+  K_EVOLVE,
+  K_TIME_TRAVEL,
+  K_COUNT
+};
+static const char *const kind_names[K_COUNT] = {
+    "append",     "delete", "update",     "remove",   "compact",
+    "abort",      "reopen", "concurrent", "conflict", "expire",
+    "expired-tt", "evolve", "time-travel"};
+
+static uint64_t rnd(world *w) {
+  /* xorshift64*: reproducible per seed */
+  w->rng ^= w->rng >> 12;
+  w->rng ^= w->rng << 25;
+  w->rng ^= w->rng >> 27;
+  return w->rng * 2685821657736338717ULL;
+}
+static int rint_(world *w, int n) { return (int)(rnd(w) % (uint64_t)n); }
+
+static int64_t tnow(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- model ---- */
+
+static void mfile_free(mfile *f) {
+  free(f->path);
+  free(f->rows);
+  free(f->del);
+}
+
+static void model_free(model *m) {
+  for (int i = 0; i < m->nfiles; i++) mfile_free(&m->f[i]);
+  free(m->f);
+  memset(m, 0, sizeof *m);
+}
+
+static void model_add(model *m, const char *path, const row *rows, int n) {
+  if (m->nfiles == m->cap) {
+    m->cap = m->cap ? m->cap * 2 : 8;
+    m->f = realloc(m->f, (size_t)m->cap * sizeof *m->f);
+    assert_non_null(m->f);
+  }
+  mfile *f = &m->f[m->nfiles++];
+  f->path = strdup(path);
+  f->nrows = n;
+  f->rows = malloc((size_t)n * sizeof *rows + 1);
+  memcpy(f->rows, rows, (size_t)n * sizeof *rows);
+  f->del = calloc((size_t)n + 1, 1);
+}
+
+static void model_remove(model *m, int i) {
+  mfile_free(&m->f[i]);
+  m->f[i] = m->f[--m->nfiles];
+}
+
+static int model_find(const model *m, const char *path) {
+  for (int i = 0; i < m->nfiles; i++)
+    if (!strcmp(m->f[i].path, path)) return i;
+  return -1;
+}
+
+static int live_in(const mfile *f) {
+  int n = 0;
+  for (int i = 0; i < f->nrows; i++) n += !f->del[i];
+  return n;
+}
+
+static int cmp_row(const void *a, const void *b) {
+  const row *x = a, *y = b;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The model's live rows sorted by id (caller frees). */
+static row *model_rows(const model *m, int *n) {
+  int total = 0;
+  for (int i = 0; i < m->nfiles; i++) total += live_in(&m->f[i]);
+  row *r = malloc((size_t)total * sizeof *r + 1);
+  int k = 0;
+  for (int i = 0; i < m->nfiles; i++)
+    for (int j = 0; j < m->f[i].nrows; j++)
+      if (!m->f[i].del[j]) r[k++] = m->f[i].rows[j];
+  qsort(r, (size_t)total, sizeof *r, cmp_row);
+  *n = total;
+  return r;
+}
+
+/* ---- table side ---- */
+
+static int field_index(const col_schema *s, int32_t id) {
+  for (int i = 0; i < s->nfields; i++)
+    if (s->fields[i].id == id) return i;
+  return -1;
+}
+
+static row make_row(world *w) {
+  row r;
+  memset(&r, 0, sizeof r);
+  r.id = w->next_id++;
+  /* before widening a must fit an int; afterwards use the long range */
+  r.a = w->ev.widened ? (int64_t)(rnd(w) >> 1) - (INT64_MAX / 2)
+                      : (int32_t)(uint32_t)rnd(w);
+  snprintf(r.s, sizeof r.s, "s%" PRId64 "-%d", r.id, rint_(w, 1000));
+  r.n_null = w->ev.dropped || rint_(w, 3) == 0;
+  r.n = r.n_null ? 0 : (int64_t)rnd(w);
+  r.x = w->ev.added ? (int32_t)rint_(w, 100000) : X_DEFAULT;
+  return r;
+}
+
+/* Writes rows as one data file with the table's current schema. */
+static ice_data_file write_rows(world *w, const row *rows, int n) {
+  const ice_schema *is = ice_metadata_current_schema(ice_table_metadata(w->t));
+  col_schema *cs = is->cols;
+  col_batch *b = NULL;
+  OK(col_batch_new(cs, &b, &e_));
+  for (int c = 0; c < cs->nfields; c++) {
+    col_column *col = &b->cols[c];
+    for (int i = 0; i < n; i++) {
+      const row *r = &rows[i];
+      switch (cs->fields[c].id) {
+      case F_ID: OK(col_append_i64(col, r->id, &e_)); break;
+      case F_A:
+        if (col->type.id == COL_INT64)
+          OK(col_append_i64(col, r->a, &e_));
+        else
+          OK(col_append_i32(col, (int32_t)r->a, &e_));
+        break;
+      case F_S: OK(col_append_bytes(col, r->s, strlen(r->s), &e_)); break;
+      case F_N:
+        if (r->n_null)
+          OK(col_append_null(col, &e_));
+        else
+          OK(col_append_i64(col, r->n, &e_));
+        break;
+      case F_X: OK(col_append_i32(col, r->x, &e_)); break;
+      default: fail_msg("unexpected field %d", cs->fields[c].id);
+      }
+    }
+  }
+  OK(col_batch_seal(b, &e_));
+  ice_data_file *files = NULL;
+  int nf = 0;
+  OK(ice_table_write_data(w->t, &b, 1, &files, &nf, &e_));
+  col_batch_free(b);
+  assert_int_equal(nf, 1);
+  assert_int_equal(files[0].record_count, n);
+  ice_data_file d = files[0];
+  free(files);
+  return d;
+}
+
+/* Every row the scan of plan p returns, sorted by id. */
+static row *scan_rows(ice_table *t, const ice_plan *p, int *nout) {
+  ice_scan *s = NULL;
+  OK(ice_scan_open(t, p, NULL, 0, &s, &e_));
+  int n = 0, cap = 64;
+  row *r = malloc((size_t)cap * sizeof *r);
+  for (;;) {
+    col_batch *b = NULL;
+    OK(ice_scan_next(s, &b, &e_));
+    if (!b) break;
+    const col_schema *cs = b->schema;
+    int ci = field_index(cs, F_ID), ca = field_index(cs, F_A),
+        cstr = field_index(cs, F_S), cn = field_index(cs, F_N),
+        cx = field_index(cs, F_X);
+    assert_true(ci >= 0 && ca >= 0 && cstr >= 0);
+    for (int64_t i = 0; i < b->length; i++) {
+      if (n == cap) {
+        cap *= 2;
+        r = realloc(r, (size_t)cap * sizeof *r);
+      }
+      row *o = &r[n++];
+      memset(o, 0, sizeof *o);
+      o->id = *(const int64_t *)col_get_fixed(&b->cols[ci], i, 8);
+      const col_column *a = &b->cols[ca];
+      o->a = a->type.id == COL_INT64 ? *(const int64_t *)col_get_fixed(a, i, 8)
+                                     : *(const int32_t *)col_get_fixed(a, i, 4);
+      size_t len;
+      const uint8_t *sp = col_get_bytes(&b->cols[cstr], i, &len);
+      assert_true(len < sizeof o->s);
+      memcpy(o->s, sp, len);
+      o->n_null = true;
+      if (cn >= 0 && col_is_valid(&b->cols[cn], i)) {
+        o->n_null = false;
+        o->n = *(const int64_t *)col_get_fixed(&b->cols[cn], i, 8);
+      }
+      o->x = -1;
+      if (cx >= 0) {
+        assert_true(col_is_valid(&b->cols[cx], i));
+        o->x = *(const int32_t *)col_get_fixed(&b->cols[cx], i, 4);
+      }
+    }
+    col_batch_free(b);
+  }
+  ice_scan_free(s);
+  qsort(r, (size_t)n, sizeof *r, cmp_row);
+  *nout = n;
+  return r;
+}
+
+/* got (from a scan with schema sch) equals want. */
+static void same_rows(world *w, const row *got, int ngot, const row *want,
+                      int nwant, const ice_schema *sch, const char *what) {
+  if (ngot != nwant)
+    fail_msg("step %d %s: %d rows, model has %d", w->step, what, ngot, nwant);
+  bool has_n = field_index(sch->cols, F_N) >= 0;
+  bool has_x = field_index(sch->cols, F_X) >= 0;
+  for (int i = 0; i < ngot; i++) {
+    const row *g = &got[i], *m = &want[i];
+    bool n_ok = !has_n
+                    ? g->n_null
+                    : (g->n_null == m->n_null && (m->n_null || g->n == m->n));
+    if (g->id != m->id || g->a != m->a || strcmp(g->s, m->s) || !n_ok ||
+        (has_x && g->x != m->x))
+      fail_msg("step %d %s: row %d differs: id %" PRId64 "/%" PRId64
+               " a %" PRId64 "/%" PRId64 " s %s/%s x %d/%d",
+               w->step, what, i, g->id, m->id, g->a, m->a, g->s, m->s, g->x,
+               m->x);
+  }
+}
+
+static int64_t sumv(const ice_snapshot *s, const char *k) {
+  const char *v = ice_kv_get(&s->summary, k);
+  if (!v) fail_msg("summary has no %s", k);
+  return strtoll(v, NULL, 10);
+}
+
+static void check(world *w) {
+  const ice_metadata *md = ice_table_metadata(w->t);
+  int nwant = 0;
+  row *want = model_rows(&w->m, &nwant);
+  ice_plan *p = NULL;
+  OK(ice_table_plan(w->t, ICE_NONE, &p, &e_));
+  assert_int_equal(p->ntasks, w->m.nfiles);
+  int ngot = 0;
+  row *got = scan_rows(w->t, p, &ngot);
+  same_rows(w, got, ngot, want, nwant, ice_metadata_current_schema(md),
+            "current");
+  /* every task is a model file with its DV */
+  for (int i = 0; i < p->ntasks; i++) {
+    int k = model_find(&w->m, p->tasks[i].file.file_path);
+    assert_true(k >= 0);
+    const mfile *f = &w->m.f[k];
+    assert_int_equal(p->tasks[i].file.record_count, f->nrows);
+    uint64_t card =
+        p->tasks[i].deletes ? ice_dv_cardinality(p->tasks[i].deletes) : 0;
+    assert_int_equal(card, (uint64_t)(f->nrows - live_in(f)));
+    for (int j = 0; j < f->nrows; j++)
+      assert_int_equal(p->tasks[i].deletes &&
+                           ice_dv_contains(p->tasks[i].deletes, (uint64_t)j),
+                       f->del[j]);
+  }
+  ice_plan_free(p);
+  free(got);
+  free(want);
+
+  const ice_snapshot *s = ice_metadata_current_snapshot(md);
+  if (s) {
+    int64_t recs = 0, pos = 0, dvs = 0;
+    for (int i = 0; i < w->m.nfiles; i++) {
+      const mfile *f = &w->m.f[i];
+      recs += f->nrows;
+      int d = f->nrows - live_in(f);
+      pos += d;
+      dvs += d > 0;
+    }
+    if (sumv(s, "total-records") != recs ||
+        sumv(s, "total-data-files") != w->m.nfiles ||
+        sumv(s, "total-delete-files") != dvs ||
+        sumv(s, "total-position-deletes") != pos)
+      fail_msg("step %d: summary totals records %" PRId64 "/%" PRId64
+               " files %" PRId64 "/%d dvs %" PRId64 "/%" PRId64 " pos %" PRId64
+               "/%" PRId64,
+               w->step, sumv(s, "total-records"), recs,
+               sumv(s, "total-data-files"), w->m.nfiles,
+               sumv(s, "total-delete-files"), dvs,
+               sumv(s, "total-position-deletes"), pos);
+  }
+
+  /* time travel */
+  for (int i = 0; i < w->nrem; i++) {
+    remembered *r = &w->rem[i];
+    const ice_snapshot *rs = ice_metadata_snapshot(md, r->sid);
+    assert_non_null(rs);
+    OK(ice_table_plan(w->t, r->sid, &p, &e_));
+    got = scan_rows(w->t, p, &ngot);
+    const ice_schema *sch = ice_metadata_schema(
+        md, rs->schema_id != ICE_NONE ? rs->schema_id : md->current_schema_id);
+    same_rows(w, got, ngot, r->rows, r->n, sch, "time travel");
+    w->counts[K_TIME_TRAVEL]++;
+    free(got);
+    ice_plan_free(p);
+  }
+}
+
+static void remember(world *w) {
+  const ice_snapshot *s =
+      ice_metadata_current_snapshot(ice_table_metadata(w->t));
+  if (!s) return;
+  if (w->nrem == NREM) {
+    /* forget a random one to keep a spread of ages */
+    int k = rint_(w, NREM);
+    free(w->rem[k].rows);
+    w->rem[k] = w->rem[--w->nrem];
+  }
+  remembered *r = &w->rem[w->nrem++];
+  r->sid = s->snapshot_id;
+  r->rows = model_rows(&w->m, &r->n);
+}
+
+static void forget_expired(world *w) {
+  const ice_metadata *md = ice_table_metadata(w->t);
+  for (int i = 0; i < w->nrem;) {
+    if (ice_metadata_snapshot(md, w->rem[i].sid)) {
+      i++;
+      continue;
+    }
+    ice_plan *p = NULL;
+    floe_error e;
+    assert_int_equal(ice_table_plan(w->t, w->rem[i].sid, &p, &e),
+                     FLOE_ENOTFOUND);
+    free(w->rem[i].rows);
+    w->rem[i] = w->rem[--w->nrem];
+    w->counts[K_EXPIRED_TT]++;
+  }
+}
+
+static ice_dv *dv_of(const int *pos, int n) {
+  ice_dv *dv = NULL;
+  OK(ice_dv_new(&dv, &e_));
+  for (int i = 0; i < n; i++) OK(ice_dv_add(dv, (uint64_t)pos[i], &e_));
+  return dv;
+}
+
+/* Picks up to max live positions of file f (distinct, ascending). */
+static int pick_live(world *w, const mfile *f, int max, int *pos) {
+  int n = 0;
+  for (int j = 0; j < f->nrows && n < max; j++)
+    if (!f->del[j] && rint_(w, 3) == 0) pos[n++] = j;
+  return n;
+}
+
+/* A random file with live rows, or -1. */
+static int pick_file(world *w) {
+  if (!w->m.nfiles) return -1;
+  int k = rint_(w, w->m.nfiles);
+  for (int i = 0; i < w->m.nfiles; i++) {
+    int j = (k + i) % w->m.nfiles;
+    if (live_in(&w->m.f[j])) return j;
+  }
+  return -1;
+}
+
+/* ---- steps ---- */
+
+static void step_append(world *w, ice_txn *x, int nrows) {
+  row *rows = malloc((size_t)nrows * sizeof *rows);
+  for (int i = 0; i < nrows; i++) rows[i] = make_row(w);
+  ice_data_file d = write_rows(w, rows, nrows);
+  OK(ice_txn_append(x, &d, &e_));
+  model_add(&w->m, d.file_path, rows, nrows);
+  ice_data_file_free(&d);
+  free(rows);
+}
+
+static void do_append(world *w) {
+  ice_txn *x = NULL;
+  OK(ice_txn_begin(w->t, &x, &e_));
+  int nf = 1 + rint_(w, 2);
+  for (int i = 0; i < nf; i++) step_append(w, x, 1 + rint_(w, 40));
+  OK(ice_txn_commit(x, NULL, &e_));
+}
+
+/* Deletes random live rows of one or two files in x; applies to the model. */
+static bool stage_delete(world *w, ice_txn *x) {
+  bool any = false;
+  for (int rep = 0; rep < 2; rep++) {
+    int k = pick_file(w);
+    if (k < 0) break;
+    mfile *f = &w->m.f[k];
+    int *pos = malloc((size_t)f->nrows * sizeof *pos + 1);
+    int n = pick_live(w, f, 1 + rint_(w, 8), pos);
+    if (n) {
+      ice_dv *dv = dv_of(pos, n);
+      OK(ice_txn_delete_rows(x, f->path, dv, &e_));
+      ice_dv_free(dv);
+      for (int i = 0; i < n; i++) f->del[pos[i]] = true;
+      any = true;
+    }
+    free(pos);
+  }
+  return any;
+}
+
+static void do_delete(world *w, bool update) {
+  ice_txn *x = NULL;
+  OK(ice_txn_begin(w->t, &x, &e_));
+  bool any = stage_delete(w, x);
+  if (update) step_append(w, x, 1 + rint_(w, 10));
+  if (!any && !update) {
+    ice_txn_abort(x);
+    return;
+  }
+  int64_t sid = 0;
+  OK(ice_txn_commit(x, &sid, &e_));
+  const char *op = ice_kv_get(
+      &ice_metadata_current_snapshot(ice_table_metadata(w->t))->summary,
+      "operation");
+  assert_string_equal(op, update ? (any ? "overwrite" : "append") : "delete");
+}
+
+static void do_remove(world *w) {
+  if (!w->m.nfiles) return;
+  int k = rint_(w, w->m.nfiles);
+  ice_txn *x = NULL;
+  OK(ice_txn_begin(w->t, &x, &e_));
+  OK(ice_txn_remove_file(x, w->m.f[k].path, &e_));
+  OK(ice_txn_commit(x, NULL, &e_));
+  model_remove(&w->m, k);
+}
+
+/* Rewrites one file's live rows (read through a one-task scan) into a new
+ * file and swaps them in a "replace" commit. */
+static void do_compact(world *w) {
+  if (!w->m.nfiles) return;
+  int k = rint_(w, w->m.nfiles);
+  ice_plan *p = NULL;
+  OK(ice_table_plan(w->t, ICE_NONE, &p, &e_));
+  int ti = -1;
+  for (int i = 0; i < p->ntasks; i++)
+    if (!strcmp(p->tasks[i].file.file_path, w->m.f[k].path)) ti = i;
+  assert_true(ti >= 0);
+  ice_plan one = *p;
+  one.ntasks = 1;
+  one.tasks = &p->tasks[ti];
+  ice_scan *s = NULL;
+  OK(ice_scan_open(w->t, &one, NULL, 0, &s, &e_));
+  col_batch *batches[64];
+  int nb = 0;
+  int64_t total = 0;
+  for (;;) {
+    col_batch *b = NULL;
+    OK(ice_scan_next(s, &b, &e_));
+    if (!b) break;
+    assert_true(nb < 64);
+    total += b->length;
+    batches[nb++] = b;
+  }
+  ice_scan_free(s);
+  ice_plan_free(p);
+  mfile *f = &w->m.f[k];
+  assert_int_equal(total, live_in(f));
+  ice_txn *x = NULL;
+  OK(ice_txn_begin(w->t, &x, &e_));
+  OK(ice_txn_remove_file(x, f->path, &e_));
+  row *rows = malloc((size_t)f->nrows * sizeof *rows + 1);
+  int n = 0;
+  for (int j = 0; j < f->nrows; j++)
+    if (!f->del[j]) rows[n++] = f->rows[j];
+  if (total) {
+    ice_data_file *files = NULL;
+    int nf = 0;
+    OK(ice_table_write_data(w->t, batches, nb, &files, &nf, &e_));
+    assert_int_equal(nf, 1);
+    assert_int_equal(files[0].record_count, total);
+    OK(ice_txn_append(x, &files[0], &e_));
+    model_remove(&w->m, k);
+    model_add(&w->m, files[0].file_path, rows, n);
+    ice_data_file_free(files);
+    free(files);
+  } else {
+    model_remove(&w->m, k);
+  }
+  free(rows);
+  for (int i = 0; i < nb; i++) col_batch_free(batches[i]);
+  ice_txn_set_replace(x);
+  OK(ice_txn_commit(x, NULL, &e_));
+  const char *op = ice_kv_get(
+      &ice_metadata_current_snapshot(ice_table_metadata(w->t))->summary,
+      "operation");
+  assert_string_equal(op, "replace");
+}
+
+static void do_abort(world *w) {
+  const ice_metadata *md = ice_table_metadata(w->t);
+  int64_t before = md->current_snapshot_id;
+  /* staged on a scratch model copy-free way: remember nothing, restore */
+  model saved;
+  memset(&saved, 0, sizeof saved);
+  for (int i = 0; i < w->m.nfiles; i++) {
+    model_add(&saved, w->m.f[i].path, w->m.f[i].rows, w->m.f[i].nrows);
+    memcpy(saved.f[i].del, w->m.f[i].del, (size_t)w->m.f[i].nrows);
+  }
+  int64_t next = w->next_id;
+  ice_txn *x = NULL;
+  OK(ice_txn_begin(w->t, &x, &e_));
+  step_append(w, x, 5);
+  stage_delete(w, x);
+  ice_txn_abort(x);
+  model_free(&w->m);
+  w->m = saved;
+  w->next_id = next;
+  assert_int_equal(ice_table_metadata(w->t)->current_snapshot_id, before);
+}
+
+static void open_cat(world *w, ice_catalog **out) {
+  if (w->sqlite)
+    OK(ice_catalog_open(w->uri, w->dir, NULL, out, &e_));
+  else
+    OK(ice_catalog_fs_open(w->dir, out, &e_));
+}
+
+static void do_reopen(world *w) {
+  ice_table_free(w->t);
+  ice_catalog_free(w->cat);
+  open_cat(w, &w->cat);
+  OK(ice_table_load(w->cat, "db", "model", &w->t, &e_));
+}
+
+/* A second handle commits between this handle's txn begin and commit. */
+static void do_concurrent(world *w) {
+  ice_catalog *c2 = NULL;
+  open_cat(w, &c2);
+  ice_table *t2 = NULL;
+  OK(ice_table_load(c2, "db", "model", &t2, &e_));
+  /* our txn: deletes in one file (or an append) */
+  ice_txn *x = NULL;
+  OK(ice_txn_begin(w->t, &x, &e_));
+  int mine = pick_file(w);
+  int *pos = NULL, npos = 0;
+  char *mine_path = NULL;
+  if (mine >= 0) {
+    mfile *f = &w->m.f[mine];
+    mine_path = strdup(f->path);
+    pos = malloc((size_t)f->nrows * sizeof *pos);
+    npos = pick_live(w, f, 4, pos);
+    if (npos) {
+      ice_dv *dv = dv_of(pos, npos);
+      OK(ice_txn_delete_rows(x, f->path, dv, &e_));
+      ice_dv_free(dv);
+    }
+  }
+  /* the other handle: removes a file (maybe ours) or appends */
+  ice_table *mainT = w->t;
+  bool removed_mine = false;
+  if (w->m.nfiles && rint_(w, 2)) {
+    /* often the very file our txn deletes from: the conflict case */
+    int k = mine >= 0 && rint_(w, 2) ? mine : rint_(w, w->m.nfiles);
+    removed_mine = mine_path && !strcmp(w->m.f[k].path, mine_path);
+    ice_txn *y = NULL;
+    OK(ice_txn_begin(t2, &y, &e_));
+    OK(ice_txn_remove_file(y, w->m.f[k].path, &e_));
+    OK(ice_txn_commit(y, NULL, &e_));
+    model_remove(&w->m, k);
+  } else {
+    w->t = t2; /* write_rows uses w->t's schema and location */
+    ice_txn *y = NULL;
+    OK(ice_txn_begin(t2, &y, &e_));
+    step_append(w, y, 3);
+    OK(ice_txn_commit(y, NULL, &e_));
+    w->t = mainT;
+  }
+  /* ours also appends, so a retry must carry both kinds */
+  step_append(w, x, 2);
+  floe_error e;
+  floe_status st = ice_txn_commit(x, NULL, &e);
+  if (removed_mine && npos) {
+    assert_int_equal(st, FLOE_ECONFLICT);
+    w->counts[K_CONFLICT]++;
+    /* the appended file of ours never landed */
+    model_remove(&w->m, w->m.nfiles - 1);
+    OK(ice_table_refresh(w->t, &e_));
+  } else {
+    if (st) fail_msg("step %d: stale commit: %s", w->step, e.msg);
+    int k = mine_path ? model_find(&w->m, mine_path) : -1;
+    if (k >= 0)
+      for (int i = 0; i < npos; i++) w->m.f[k].del[pos[i]] = true;
+  }
+  free(pos);
+  free(mine_path);
+  ice_table_free(t2);
+  ice_catalog_free(c2);
+}
+
+static void do_expire(world *w) {
+  int64_t removed = 0;
+  OK(ice_table_expire_snapshots(w->t, tnow() + 1, 1 + rint_(w, 3), &removed,
+                                &e_));
+  forget_expired(w);
+  /* written by aborted txns and lost attempts */
+  OK(ice_table_remove_orphans(w->t, tnow() + 1000, &removed, &e_));
+}
+
+static void do_evolve(world *w) {
+  ice_schema_update *u = NULL;
+  OK(ice_schema_update_new(ice_table_metadata(w->t), &u, &e_));
+  if (!w->ev.added) {
+    int32_t id = 0;
+    OK(ice_schema_add_column(u, "x", (col_dtype){.id = COL_INT32}, false, false,
+                             "7", NULL, NULL, &id, &e_));
+    assert_int_equal(id, F_X);
+    w->ev.added = true;
+  } else if (!w->ev.renamed) {
+    OK(ice_schema_rename_column(u, "s", "name", &e_));
+    w->ev.renamed = true;
+  } else if (!w->ev.widened) {
+    OK(ice_schema_widen_column(u, "a", (col_dtype){.id = COL_INT64}, &e_));
+    w->ev.widened = true;
+  } else if (!w->ev.dropped) {
+    OK(ice_schema_drop_column(u, "n", &e_));
+    w->ev.dropped = true;
+  }
+  OK(ice_table_update_schema(w->t, u, &e_));
+  ice_schema_update_free(u);
+}
+
+static void run(world *w, int steps, bool dump) {
+  col_field fl[4] = {{F_ID, "id", {.id = COL_INT64}, false, 0, false},
+                     {F_A, "a", {.id = COL_INT32}, false, 0, false},
+                     {F_S, "s", {.id = COL_UTF8}, false, 0, false},
+                     {F_N, "n", {.id = COL_INT64}, true, 0, false}};
+  col_schema *sc = NULL;
+  OK(col_schema_new(fl, 4, &sc, &e_));
+  open_cat(w, &w->cat);
+  OK(ice_table_create(w->cat, "db", "model", sc, NULL, NULL, &w->t, &e_));
+  col_schema_unref(sc);
+  w->next_id = 1;
+  check(w);
+  for (w->step = 0; w->step < steps; w->step++) {
+    int r = rint_(w, 100), kind;
+    /* evolution at fixed points so every run covers it */
+    if (w->step > 0 && w->step % (steps / 5 > 0 ? steps / 5 : 1) == 0 &&
+        !w->ev.dropped)
+      kind = K_EVOLVE;
+    else if (r < 25 || w->m.nfiles < 2)
+      kind = K_APPEND;
+    else if (r < 45)
+      kind = K_DELETE;
+    else if (r < 55)
+      kind = K_UPDATE;
+    else if (r < 60)
+      kind = K_REMOVE;
+    else if (r < 70)
+      kind = K_COMPACT;
+    else if (r < 74)
+      kind = K_ABORT;
+    else if (r < 80)
+      kind = K_REOPEN;
+    else if (r < 90)
+      kind = K_CONCURRENT;
+    else
+      kind = K_EXPIRE;
+    w->counts[kind]++;
+    switch (kind) {
+    case K_EVOLVE: do_evolve(w); break;
+    case K_APPEND: do_append(w); break;
+    case K_DELETE: do_delete(w, false); break;
+    case K_UPDATE: do_delete(w, true); break;
+    case K_REMOVE: do_remove(w); break;
+    case K_COMPACT: do_compact(w); break;
+    case K_ABORT: do_abort(w); break;
+    case K_REOPEN: do_reopen(w); break;
+    case K_CONCURRENT: do_concurrent(w); break;
+    default: do_expire(w); break;
+    }
+    check(w);
+    if (rint_(w, 3) == 0) remember(w);
+  }
+  if (dump) {
+    /* the interop table: DVs in several files, a compaction, evolved */
+    while (!w->ev.dropped) do_evolve(w);
+    do_append(w);
+    do_append(w);
+    do_compact(w);
+    for (int i = 0; i < 3; i++) do_delete(w, false);
+    check(w);
+  }
+  ice_table_free(w->t);
+  ice_catalog_free(w->cat);
+  model_free(&w->m);
+  for (int i = 0; i < w->nrem; i++) free(w->rem[i].rows);
+}
+
+static int steps_per_seed(void) {
+  const char *v = getenv("FLOE_MODEL_STEPS");
+  int n = v ? atoi(v) : 60;
+  return n > 0 ? n : 60;
+}
+
+static void run_seed(uint64_t seed, bool sqlite, int *counts) {
+  world w;
+  memset(&w, 0, sizeof w);
+  w.counts = counts;
+  w.rng = seed * 0x9E3779B97F4A7C15ULL + 1;
+  w.sqlite = sqlite;
+  strcpy(w.dir, "/tmp/floe-model-XXXXXX");
+  assert_non_null(mkdtemp(w.dir));
+  snprintf(w.uri, sizeof w.uri, "sqlite:%s/catalog.db", w.dir);
+  run(&w, steps_per_seed(), false);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", w.dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static void test_fs_seeds(void **state) {
+  (void)state;
+  int counts[K_COUNT] = {0};
+  for (uint64_t s = 1; s <= 4; s++) run_seed(s, false, counts);
+  /* the seeds must between them reach every kind of step */
+  for (int k = 0; k < K_COUNT; k++) {
+    if (getenv("FLOE_MODEL_VERBOSE"))
+      fprintf(stderr, "%s: %d\n", kind_names[k], counts[k]);
+    if (!counts[k]) fail_msg("no step of kind %s ran", kind_names[k]);
+  }
+}
+
+static void test_sqlite_seed(void **state) {
+  (void)state;
+  int counts[K_COUNT] = {0};
+  run_seed(99, true, counts);
+  assert_true(counts[K_CONCURRENT] > 0);
+}
+
+static void test_dump(void **state) {
+  (void)state;
+  const char *d = getenv("FLOE_DUMP_DIR");
+  if (!d) skip();
+  world w;
+  memset(&w, 0, sizeof w);
+  int counts[K_COUNT] = {0};
+  w.counts = counts;
+  w.rng = 12345;
+  snprintf(w.dir, sizeof w.dir, "%s", d);
+  run(&w, 40, true);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fs_seeds),
+      cmocka_unit_test(test_sqlite_seed),
+      cmocka_unit_test(test_dump),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
