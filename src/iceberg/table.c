@@ -466,8 +466,8 @@ floe_status ice_table_update_schema(ice_table *t, ice_schema_update *u,
     }
     bool applied = st == FLOE_OK;
     if (st == FLOE_OK)
-      st = ice_catalog_commit_table(t->cat, t->ns, t->name, t->md_loc, nm,
-                                    &loc, err);
+      st = ice_catalog_commit_table(t->cat, t->ns, t->name, t->md_loc, nm, &loc,
+                                    err);
     if (st == FLOE_OK) {
       ice_table_set_md(t, nm, loc);
       ice_md_delete_pruned(t, t->md, pruned, npruned);

@@ -49,8 +49,7 @@ typedef struct ice_table ice_table;
 /* Creates namespace.name in cat (location from the catalog) and opens it.
  * spec may be NULL (unpartitioned); props may be NULL. */
 floe_status ice_table_create(ice_catalog *cat, const char *ns, const char *name,
-                             col_schema *schema,
-                             const ice_partition_spec *spec,
+                             col_schema *schema, const ice_partition_spec *spec,
                              const ice_kv *props, ice_table **out,
                              floe_error *err);
 /* Opens an existing table at its current metadata. */
@@ -79,8 +78,7 @@ typedef struct ice_txn ice_txn;
 
 floe_status ice_txn_begin(ice_table *t, ice_txn **out, floe_error *err);
 /* Adds a data file (copied). */
-floe_status ice_txn_append(ice_txn *x, const ice_data_file *f,
-                           floe_error *err);
+floe_status ice_txn_append(ice_txn *x, const ice_data_file *f, floe_error *err);
 /* Marks rows of a live data file (by its file_path) deleted: merged into
  * the file's DV at commit. rows is copied. */
 floe_status ice_txn_delete_rows(ice_txn *x, const char *data_file,
