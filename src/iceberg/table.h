@@ -119,7 +119,9 @@ floe_status ice_table_expire_snapshots(ice_table *t, int64_t older_than_ms,
                                        floe_error *err);
 /* Deletes files under the table location that no live snapshot or metadata
  * file references and that are older than older_than_ms (so a commit in
- * flight is never robbed). */
+ * flight is never robbed). Age is the file's mtime, which the kernel takes
+ * from a coarse clock lagging the wall clock by up to a tick: leave a margin
+ * well above that (Java's default is 3 days). */
 floe_status ice_table_remove_orphans(ice_table *t, int64_t older_than_ms,
                                      int64_t *removed, floe_error *err);
 

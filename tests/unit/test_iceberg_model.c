@@ -691,7 +691,9 @@ static void do_concurrent(world *w) {
   open_cat(w, &c2);
   ice_table *t2 = NULL;
   OK(ice_table_load(c2, "db", "model", &t2, &e_));
-  /* our txn: deletes in one file (or an append) */
+  /* our txn: deletes in one file, plus an append staged before the other
+   * handle acts (its orphan removal must spare files this new) */
+  int64_t t0 = tnow();
   ice_txn *x = NULL;
   OK(ice_txn_begin(w->t, &x, &e_));
   int mine = pick_file(w);
@@ -708,18 +710,34 @@ static void do_concurrent(world *w) {
       ice_dv_free(dv);
     }
   }
-  /* the other handle: removes a file (maybe ours) or appends */
+  /* the other handle: removes a file (often the one ours deletes from: the
+   * conflict case), appends, or expires snapshots and removes orphans */
+  int what = rint_(w, 3);
+  char *victim = NULL;
+  if (what == 0 && w->m.nfiles) {
+    int k = mine >= 0 && rint_(w, 2) ? mine : rint_(w, w->m.nfiles);
+    victim = strdup(w->m.f[k].path);
+  }
+  int before = w->m.nfiles;
+  step_append(w, x, 2);
+  int nmine = w->m.nfiles - before;
+  char **added = calloc((size_t)nmine + 1, sizeof *added);
+  for (int i = 0; i < nmine; i++) added[i] = strdup(w->m.f[before + i].path);
   ice_table *mainT = w->t;
   bool removed_mine = false;
-  if (w->m.nfiles && rint_(w, 2)) {
-    /* often the very file our txn deletes from: the conflict case */
-    int k = mine >= 0 && rint_(w, 2) ? mine : rint_(w, w->m.nfiles);
-    removed_mine = mine_path && !strcmp(w->m.f[k].path, mine_path);
+  if (victim) {
+    removed_mine = mine_path && !strcmp(victim, mine_path);
     ice_txn *y = NULL;
     OK(ice_txn_begin(t2, &y, &e_));
-    OK(ice_txn_remove_file(y, w->m.f[k].path, &e_));
+    OK(ice_txn_remove_file(y, victim, &e_));
     OK(ice_txn_commit(y, NULL, &e_));
-    model_remove(&w->m, k);
+    model_remove(&w->m, model_find(&w->m, victim));
+  } else if (what == 2) {
+    OK(ice_table_expire_snapshots(t2, tnow() + 1, 1, NULL, &e_));
+    /* a margin: file mtimes come from the kernel's coarse clock, which
+     * lags CLOCK_REALTIME by up to a tick (seen: 1.4 ms), so "older than
+     * t0 - 1" robbed a file staged after t0 */
+    OK(ice_table_remove_orphans(t2, t0 - 1000, NULL, &e_));
   } else {
     w->t = t2; /* write_rows uses w->t's schema and location */
     ice_txn *y = NULL;
@@ -728,16 +746,14 @@ static void do_concurrent(world *w) {
     OK(ice_txn_commit(y, NULL, &e_));
     w->t = mainT;
   }
-  /* ours also appends, so a retry must carry both kinds */
-  int before = w->m.nfiles;
-  step_append(w, x, 2);
   floe_error e;
   floe_status st = ice_txn_commit(x, NULL, &e);
   if (removed_mine && npos) {
     assert_int_equal(st, FLOE_ECONFLICT);
     w->counts[K_CONFLICT]++;
     /* the appended files of ours never landed */
-    while (w->m.nfiles > before) model_remove(&w->m, w->m.nfiles - 1);
+    for (int i = 0; i < nmine; i++)
+      model_remove(&w->m, model_find(&w->m, added[i]));
     OK(ice_table_refresh(w->t, &e_));
   } else {
     if (st) fail_msg("step %d: stale commit: %s", w->step, e.msg);
@@ -745,6 +761,10 @@ static void do_concurrent(world *w) {
     if (k >= 0)
       for (int i = 0; i < npos; i++) w->m.f[k].del[pos[i]] = true;
   }
+  forget_expired(w);
+  for (int i = 0; i < nmine; i++) free(added[i]);
+  free(added);
+  free(victim);
   free(pos);
   free(mine_path);
   ice_table_free(t2);
