@@ -59,6 +59,7 @@ typedef struct mfile {
   int nrows;
   row *rows;
   bool *del;
+  int64_t frid; /* first_row_id once seen, else -2 */
 } mfile;
 
 typedef struct model {
@@ -159,6 +160,7 @@ static void model_add(model *m, const char *path, const row *rows, int n) {
   f->rows = malloc((size_t)n * sizeof *rows + 1);
   memcpy(f->rows, rows, (size_t)n * sizeof *rows);
   f->del = calloc((size_t)n + 1, 1);
+  f->frid = -2;
 }
 
 static void model_remove(model *m, int i) {
@@ -337,6 +339,46 @@ static int64_t sumv(const ice_snapshot *s, const char *k) {
   return strtoll(v, NULL, 10);
 }
 
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* v3 row lineage: every live data file has a first_row_id (inherited or
+ * explicit), it never changes once assigned (manifest rewrites keep it),
+ * and the files' ranges [first_row_id, +record_count) are disjoint and
+ * below next-row-id. */
+static void check_row_ids(world *w, const ice_plan *p) {
+  const ice_metadata *md = ice_table_metadata(w->t);
+  int64_t *r = malloc((size_t)p->ntasks * 2 * sizeof *r + 1);
+  for (int i = 0; i < p->ntasks; i++) {
+    const ice_data_file *d = &p->tasks[i].file;
+    if (d->first_row_id < 0)
+      fail_msg("step %d: %s has no first_row_id", w->step, d->file_path);
+    mfile *f = &w->m.f[model_find(&w->m, d->file_path)];
+    if (f->frid != -2 && f->frid != d->first_row_id)
+      fail_msg("step %d: first_row_id of %s moved from %" PRId64 " to %" PRId64,
+               w->step, d->file_path, f->frid, d->first_row_id);
+    f->frid = d->first_row_id;
+    assert_true(d->first_row_id + d->record_count <= md->next_row_id);
+    r[2 * i] = d->first_row_id;
+    r[2 * i + 1] = d->record_count;
+  }
+  qsort(r, (size_t)p->ntasks, 2 * sizeof *r, cmp_i64);
+  for (int i = 1; i < p->ntasks; i++)
+    if (r[2 * i - 2] + r[2 * i - 1] > r[2 * i])
+      fail_msg("step %d: row id ranges overlap at %" PRId64, w->step, r[2 * i]);
+  free(r);
+}
+
+/* A count of the current snapshot's summary (0 when absent). */
+static int64_t cur_sum(world *w, const char *k) {
+  const ice_snapshot *s =
+      ice_metadata_current_snapshot(ice_table_metadata(w->t));
+  const char *v = ice_kv_get(&s->summary, k);
+  return v ? strtoll(v, NULL, 10) : 0;
+}
+
 static void check(world *w) {
   const ice_metadata *md = ice_table_metadata(w->t);
   int nwant = 0;
@@ -362,6 +404,7 @@ static void check(world *w) {
                            ice_dv_contains(p->tasks[i].deletes, (uint64_t)j),
                        f->del[j]);
   }
+  check_row_ids(w, p);
   ice_plan_free(p);
   free(got);
   free(want);
@@ -534,13 +577,33 @@ static void step_append(world *w, ice_txn *x, int nrows) {
 static void do_append(world *w) {
   ice_txn *x = NULL;
   OK(ice_txn_begin(w->t, &x, &e_));
-  int nf = 1 + rint_(w, 2);
-  for (int i = 0; i < nf; i++) step_append(w, x, 1 + rint_(w, 40));
+  int nf = 1 + rint_(w, 2), rows = 0, before = w->m.nfiles;
+  for (int i = 0; i < nf; i++) {
+    int n = 1 + rint_(w, 40);
+    step_append(w, x, n);
+    rows += n;
+  }
   OK(ice_txn_commit(x, NULL, &e_));
+  assert_int_equal(cur_sum(w, "added-data-files"), w->m.nfiles - before);
+  assert_int_equal(cur_sum(w, "added-records"), rows);
+  assert_int_equal(cur_sum(w, "deleted-records"), 0);
+  /* added-rows is an upper bound (as in Java, a rewritten manifest's
+   * existing rows are counted again); next-row-id moves by it */
+  const ice_snapshot *cs =
+      ice_metadata_current_snapshot(ice_table_metadata(w->t));
+  assert_true(cs->added_rows >= rows);
+  assert_int_equal(ice_table_metadata(w->t)->next_row_id,
+                   cs->first_row_id + cs->added_rows);
 }
 
 /* Deletes random live rows of one or two files in x; applies to the model. */
-static bool stage_delete(world *w, ice_txn *x) {
+/* Files stage_delete touched: how many, and how many had a DV before. */
+typedef struct touched {
+  int files, had_dv;
+  char *paths[2];
+} touched;
+
+static bool stage_delete(world *w, ice_txn *x, touched *tc) {
   bool any = false;
   for (int rep = 0; rep < 2; rep++) {
     int k = pick_file(w);
@@ -548,6 +611,15 @@ static bool stage_delete(world *w, ice_txn *x) {
     mfile *f = &w->m.f[k];
     int *pos = malloc((size_t)f->nrows * sizeof *pos + 1);
     int n = pick_live(w, f, 1 + rint_(w, 8), pos);
+    if (n && tc) {
+      bool seen = false;
+      for (int i = 0; i < tc->files; i++)
+        seen |= !strcmp(tc->paths[i], f->path);
+      if (!seen) {
+        tc->paths[tc->files++] = f->path;
+        tc->had_dv += live_in(f) < f->nrows;
+      }
+    }
     if (n) {
       ice_dv *dv = dv_of(pos, n);
       OK(ice_txn_delete_rows(x, f->path, dv, &e_));
@@ -563,8 +635,11 @@ static bool stage_delete(world *w, ice_txn *x) {
 static void do_delete(world *w, bool update) {
   ice_txn *x = NULL;
   OK(ice_txn_begin(w->t, &x, &e_));
-  bool any = stage_delete(w, x);
-  if (update) step_append(w, x, 1 + rint_(w, 10));
+  touched tc;
+  memset(&tc, 0, sizeof tc);
+  bool any = stage_delete(w, x, &tc);
+  int nrows = 1 + rint_(w, 10);
+  if (update) step_append(w, x, nrows);
   if (!any && !update) {
     ice_txn_abort(x);
     return;
@@ -575,6 +650,12 @@ static void do_delete(world *w, bool update) {
       &ice_metadata_current_snapshot(ice_table_metadata(w->t))->summary,
       "operation");
   assert_string_equal(op, update ? (any ? "overwrite" : "append") : "delete");
+  /* one new DV per touched file, replacing its old one */
+  assert_int_equal(cur_sum(w, "added-dvs"), tc.files);
+  assert_int_equal(cur_sum(w, "added-delete-files"), tc.files);
+  assert_int_equal(cur_sum(w, "removed-dvs"), tc.had_dv);
+  assert_int_equal(cur_sum(w, "added-records"), update ? nrows : 0);
+  assert_int_equal(cur_sum(w, "deleted-data-files"), 0);
 }
 
 static void do_remove(world *w) {
@@ -584,6 +665,18 @@ static void do_remove(world *w) {
   OK(ice_txn_begin(w->t, &x, &e_));
   OK(ice_txn_remove_file(x, w->m.f[k].path, &e_));
   OK(ice_txn_commit(x, NULL, &e_));
+  const mfile *f = &w->m.f[k];
+  int del = f->nrows - live_in(f);
+  assert_string_equal(
+      ice_kv_get(
+          &ice_metadata_current_snapshot(ice_table_metadata(w->t))->summary,
+          "operation"),
+      "delete");
+  assert_int_equal(cur_sum(w, "deleted-data-files"), 1);
+  assert_int_equal(cur_sum(w, "deleted-records"), f->nrows);
+  assert_int_equal(cur_sum(w, "removed-dvs"), del > 0);
+  assert_int_equal(cur_sum(w, "removed-position-deletes"), del);
+  assert_int_equal(cur_sum(w, "added-records"), 0);
   model_remove(&w->m, k);
 }
 
@@ -663,7 +756,7 @@ static void do_abort(world *w) {
   ice_txn *x = NULL;
   OK(ice_txn_begin(w->t, &x, &e_));
   step_append(w, x, 5);
-  stage_delete(w, x);
+  stage_delete(w, x, NULL);
   ice_txn_abort(x);
   model_free(&w->m);
   w->m = saved;
@@ -704,6 +797,8 @@ static void do_concurrent(world *w) {
     mine_path = strdup(f->path);
     pos = malloc((size_t)f->nrows * sizeof *pos);
     npos = pick_live(w, f, 4, pos);
+    for (int j = 0; !npos && j < f->nrows; j++)
+      if (!f->del[j]) pos[npos++] = j; /* pick_file found a live row */
     if (npos) {
       ice_dv *dv = dv_of(pos, npos);
       OK(ice_txn_delete_rows(x, f->path, dv, &e_));
@@ -715,7 +810,7 @@ static void do_concurrent(world *w) {
   int what = rint_(w, 3);
   char *victim = NULL;
   if (what == 0 && w->m.nfiles) {
-    int k = mine >= 0 && rint_(w, 2) ? mine : rint_(w, w->m.nfiles);
+    int k = mine >= 0 && rint_(w, 4) ? mine : rint_(w, w->m.nfiles);
     victim = strdup(w->m.f[k].path);
   }
   int before = w->m.nfiles;
