@@ -19,7 +19,8 @@
  *   -> metadata vN+1 with the snapshot, logs, next-row-id, committed
  *               through the catalog's compare-and-swap
  *   on FLOE_ECONFLICT: reload, check that every file the txn removes or
- *   deletes from is still live (else FLOE_ECONFLICT to the caller), then
+ *   deletes from is still live and that no file it removes gained deletes
+ *   since ice_txn_begin (else FLOE_ECONFLICT to the caller), then
  *   redo from "puffin" (data files are reused as they are)
  *
  * The operation written in the summary: "append" (only added data files),
@@ -76,6 +77,11 @@ floe_status ice_table_write_data(ice_table *t, col_batch *const *batches,
 
 typedef struct ice_txn ice_txn;
 
+/* The txn's base is t's current snapshot now: a file the txn removes must
+ * have gained no deletes since (another txn, of this handle or any other,
+ * adding a DV to it makes the commit fail with FLOE_ECONFLICT), because a
+ * rewrite of rows read at the base would bring deleted rows back. So begin
+ * before reading what a rewrite rewrites. */
 floe_status ice_txn_begin(ice_table *t, ice_txn **out, floe_error *err);
 /* Adds a data file (copied). */
 floe_status ice_txn_append(ice_txn *x, const ice_data_file *f, floe_error *err);

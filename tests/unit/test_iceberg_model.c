@@ -109,15 +109,19 @@ enum {
   K_CONCURRENT,
   K_CONFLICT, /* the stale commit touched a removed file */
   K_EXPIRE,
-  K_EXPIRED_TT, /* a remembered snapshot went away */
+  K_SAME_FILE,    /* both handles delete rows of one file */
+  K_TWO_TXNS,     /* two txns of one handle interleaved */
+  K_COMPACT_RACE, /* a delete lands between a rewrite's read and commit */
+  K_EXPIRED_TT,   /* a remembered snapshot went away */
   K_EVOLVE,
   K_TIME_TRAVEL,
   K_COUNT
 };
 static const char *const kind_names[K_COUNT] = {
-    "append",     "delete", "update",     "remove",   "compact",
-    "abort",      "reopen", "concurrent", "conflict", "expire",
-    "expired-tt", "evolve", "time-travel"};
+    "append",       "delete",     "update",    "remove",
+    "compact",      "abort",      "reopen",    "concurrent",
+    "conflict",     "expire",     "same-file", "two-txns",
+    "compact-race", "expired-tt", "evolve",    "time-travel"};
 
 static uint64_t rnd(world *w) {
   /* xorshift64*: reproducible per seed */
@@ -682,9 +686,16 @@ static void do_remove(world *w) {
 
 /* Rewrites one file's live rows (read through a one-task scan) into a new
  * file and swaps them in a "replace" commit. */
+/* Rewrites one file's live rows (read through a one-task scan) into a new
+ * file and swaps them in a "replace" commit. Sometimes another txn of the
+ * same handle deletes a row of that file between the read and the commit:
+ * the rewrite would bring the row back, so its commit must fail with
+ * FLOE_ECONFLICT. */
 static void do_compact(world *w) {
   if (!w->m.nfiles) return;
   int k = rint_(w, w->m.nfiles);
+  ice_txn *x = NULL;
+  OK(ice_txn_begin(w->t, &x, &e_));
   ice_plan *p = NULL;
   OK(ice_table_plan(w->t, ICE_NONE, &p, &e_));
   int ti = -1;
@@ -710,14 +721,14 @@ static void do_compact(world *w) {
   ice_scan_free(s);
   ice_plan_free(p);
   mfile *f = &w->m.f[k];
+  char *path = strdup(f->path);
   assert_int_equal(total, live_in(f));
-  ice_txn *x = NULL;
-  OK(ice_txn_begin(w->t, &x, &e_));
   OK(ice_txn_remove_file(x, f->path, &e_));
   row *rows = malloc((size_t)f->nrows * sizeof *rows + 1);
   int n = 0;
   for (int j = 0; j < f->nrows; j++)
     if (!f->del[j]) rows[n++] = f->rows[j];
+  char *newpath = NULL;
   if (total) {
     ice_data_file *files = NULL;
     int nf = 0;
@@ -725,21 +736,38 @@ static void do_compact(world *w) {
     assert_int_equal(nf, 1);
     assert_int_equal(files[0].record_count, total);
     OK(ice_txn_append(x, &files[0], &e_));
-    model_remove(&w->m, k);
-    model_add(&w->m, files[0].file_path, rows, n);
+    newpath = strdup(files[0].file_path);
     ice_data_file_free(files);
     free(files);
-  } else {
-    model_remove(&w->m, k);
   }
-  free(rows);
   for (int i = 0; i < nb; i++) col_batch_free(batches[i]);
   ice_txn_set_replace(x);
-  OK(ice_txn_commit(x, NULL, &e_));
-  const char *op = ice_kv_get(
-      &ice_metadata_current_snapshot(ice_table_metadata(w->t))->summary,
-      "operation");
-  assert_string_equal(op, "replace");
+  bool race = total && rint_(w, 3) == 0;
+  if (race) {
+    int j = 0;
+    while (f->del[j]) j++;
+    ice_txn *y = NULL;
+    OK(ice_txn_begin(w->t, &y, &e_));
+    ice_dv *dv = dv_of(&j, 1);
+    OK(ice_txn_delete_rows(y, path, dv, &e_));
+    ice_dv_free(dv);
+    OK(ice_txn_commit(y, NULL, &e_));
+    f->del[j] = true;
+    w->counts[K_COMPACT_RACE]++;
+    floe_error e;
+    assert_int_equal(ice_txn_commit(x, NULL, &e), FLOE_ECONFLICT);
+  } else {
+    OK(ice_txn_commit(x, NULL, &e_));
+    const char *op = ice_kv_get(
+        &ice_metadata_current_snapshot(ice_table_metadata(w->t))->summary,
+        "operation");
+    assert_string_equal(op, "replace");
+    model_remove(&w->m, k);
+    if (newpath) model_add(&w->m, newpath, rows, n);
+  }
+  free(newpath);
+  free(path);
+  free(rows);
 }
 
 static void do_abort(world *w) {
@@ -807,7 +835,7 @@ static void do_concurrent(world *w) {
   }
   /* the other handle: removes a file (often the one ours deletes from: the
    * conflict case), appends, or expires snapshots and removes orphans */
-  int what = rint_(w, 3);
+  int what = rint_(w, 4);
   char *victim = NULL;
   if (what == 0 && w->m.nfiles) {
     int k = mine >= 0 && rint_(w, 4) ? mine : rint_(w, w->m.nfiles);
@@ -827,6 +855,28 @@ static void do_concurrent(world *w) {
     OK(ice_txn_remove_file(y, victim, &e_));
     OK(ice_txn_commit(y, NULL, &e_));
     model_remove(&w->m, model_find(&w->m, victim));
+  } else if (what == 3 && mine >= 0) {
+    /* deletes in the same file as ours (other positions): our retry must
+     * merge its DV with this one, not replace it */
+    mfile *f = &w->m.f[model_find(&w->m, mine_path)];
+    int *p2 = malloc((size_t)f->nrows * sizeof *p2 + 1);
+    int n2 = 0;
+    for (int j = 0; j < f->nrows; j++) {
+      bool ours = false;
+      for (int i = 0; i < npos; i++) ours |= pos[i] == j;
+      if (!f->del[j] && !ours && rint_(w, 2)) p2[n2++] = j;
+    }
+    if (n2) {
+      ice_txn *y = NULL;
+      OK(ice_txn_begin(t2, &y, &e_));
+      ice_dv *dv = dv_of(p2, n2);
+      OK(ice_txn_delete_rows(y, f->path, dv, &e_));
+      ice_dv_free(dv);
+      OK(ice_txn_commit(y, NULL, &e_));
+      for (int i = 0; i < n2; i++) f->del[p2[i]] = true;
+      w->counts[K_SAME_FILE]++;
+    }
+    free(p2);
   } else if (what == 2) {
     OK(ice_table_expire_snapshots(t2, tnow() + 1, 1, NULL, &e_));
     /* a margin: file mtimes come from the kernel's coarse clock, which
@@ -930,6 +980,44 @@ static void check_no_orphans(world *w) {
   free(set);
 }
 
+/* Two txns of one handle, begun together and committed one after the
+ * other, both deleting rows of the same file: the second is staged on the
+ * view before the first committed and must merge with the first's DV. */
+static void do_two_txns(world *w) {
+  int k = pick_file(w);
+  if (k < 0) return;
+  mfile *f = &w->m.f[k];
+  char *path = strdup(f->path);
+  ice_txn *x1 = NULL, *x2 = NULL;
+  OK(ice_txn_begin(w->t, &x1, &e_));
+  OK(ice_txn_begin(w->t, &x2, &e_));
+  int *p1 = malloc((size_t)f->nrows * sizeof *p1 + 1);
+  int *p2 = malloc((size_t)f->nrows * sizeof *p2 + 1);
+  int n1 = 0, n2 = 0;
+  for (int j = 0; j < f->nrows; j++)
+    if (!f->del[j]) {
+      if (rint_(w, 2))
+        p1[n1++] = j;
+      else if (rint_(w, 2))
+        p2[n2++] = j;
+    }
+  ice_dv *dv = dv_of(p1, n1);
+  OK(ice_txn_delete_rows(x1, path, dv, &e_));
+  ice_dv_free(dv);
+  dv = dv_of(p2, n2);
+  OK(ice_txn_delete_rows(x2, path, dv, &e_));
+  ice_dv_free(dv);
+  step_append(w, x2, 3);
+  OK(ice_txn_commit(x1, NULL, &e_));
+  OK(ice_txn_commit(x2, NULL, &e_));
+  f = &w->m.f[model_find(&w->m, path)];
+  for (int i = 0; i < n1; i++) f->del[p1[i]] = true;
+  for (int i = 0; i < n2; i++) f->del[p2[i]] = true;
+  free(p1);
+  free(p2);
+  free(path);
+}
+
 static void do_expire(world *w) {
   int64_t removed = 0;
   OK(ice_table_expire_snapshots(w->t, tnow() + 1, 1 + rint_(w, 3), &removed,
@@ -1019,8 +1107,10 @@ static void run(world *w, int steps, bool dump) {
       kind = K_ABORT;
     else if (r < 80)
       kind = K_REOPEN;
-    else if (r < 90)
+    else if (r < 88)
       kind = K_CONCURRENT;
+    else if (r < 93)
+      kind = K_TWO_TXNS;
     else
       kind = K_EXPIRE;
     w->counts[kind]++;
@@ -1034,6 +1124,7 @@ static void run(world *w, int steps, bool dump) {
     case K_ABORT: do_abort(w); break;
     case K_REOPEN: do_reopen(w); break;
     case K_CONCURRENT: do_concurrent(w); break;
+    case K_TWO_TXNS: do_two_txns(w); break;
     default: do_expire(w); break;
     }
     check(w);
