@@ -407,6 +407,8 @@ static floe_status stage_deletes(attempt *a, bool first, floe_error *err) {
     st = ferr_nomem(err, (size_t)x->ndel * sizeof *blobs);
   for (int d = 0; d < x->ndel && !st; d++) {
     const char *file = x->dels[d].file;
+    /* nothing to delete: no DV (an empty one would count as a delete file) */
+    if (ice_dv_cardinality(x->dels[d].dv) == 0) continue;
     a->final = true;
     bool removed = false;
     for (int r = 0; r < x->nrm && !removed; r++)
