@@ -6,7 +6,8 @@
 // decodes every DV from the Puffin bytes by the spec (length, magic, CRC-32,
 // portable 32-bit roaring bitmaps), DuckDB reads each live data file with
 // its row positions, and DuckDB's rows minus the deleted positions must be
-// `floe iceberg scan`'s output, row for row.
+// `floe iceberg scan`'s output, row for row. The same over db.model, a
+// table test_iceberg_model writes through the table API (see below).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -1143,7 +1143,7 @@ static void run(world *w, int steps, bool dump) {
     if (w->step > 0 && w->step % (steps / 5 > 0 ? steps / 5 : 1) == 0 &&
         !w->ev.dropped)
       kind = K_EVOLVE;
-    else if (r < 25 || w->m.nfiles < 2)
+    else if (r < 25 || w->m.nfiles < 1)
       kind = K_APPEND;
     else if (r < 45)
       kind = K_DELETE;
