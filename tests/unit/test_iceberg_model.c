@@ -13,7 +13,8 @@
  * committing concurrently, expire + orphans, schema evolution.
  *
  * Seeds are fixed (reproducible); FLOE_MODEL_STEPS sets the steps per seed
- * (default keeps the test at a few seconds). With FLOE_DUMP_DIR set, one
+ * (default keeps the test at a few seconds), FLOE_MODEL_SEED offsets the
+ * filesystem seeds to explore others. With FLOE_DUMP_DIR set, one
  * extra run leaves its finished table db.model in that warehouse for the
  * interop tests (tests/interop/iceberg.test.mjs).
  */
@@ -1221,7 +1222,11 @@ static void run_seed(uint64_t seed, bool sqlite, bool partitioned,
 static void test_fs_seeds(void **state) {
   (void)state;
   int counts[K_COUNT] = {0};
-  for (uint64_t s = 1; s <= 4; s++) run_seed(s, false, s == 4, counts);
+  /* FLOE_MODEL_SEED moves the seeds, to explore */
+  const char *v = getenv("FLOE_MODEL_SEED");
+  uint64_t base = v ? strtoull(v, NULL, 10) : 0;
+  for (uint64_t s = 1; s <= 4; s++)
+    run_seed(base + s, false, s == 4, counts);
   /* the seeds must between them reach every kind of step */
   for (int k = 0; k < K_COUNT; k++) {
     if (getenv("FLOE_MODEL_VERBOSE"))
