@@ -114,16 +114,17 @@ enum {
   K_SAME_FILE,    /* both handles delete rows of one file */
   K_TWO_TXNS,     /* two txns of one handle interleaved */
   K_COMPACT_RACE, /* a delete lands between a rewrite's read and commit */
+  K_STALE_SCHEMA, /* a stale txn lands across another handle's schema change */
   K_EXPIRED_TT,   /* a remembered snapshot went away */
   K_EVOLVE,
   K_TIME_TRAVEL,
   K_COUNT
 };
 static const char *const kind_names[K_COUNT] = {
-    "append",       "delete",     "update",    "remove",
-    "compact",      "abort",      "reopen",    "concurrent",
-    "conflict",     "expire",     "same-file", "two-txns",
-    "compact-race", "expired-tt", "evolve",    "time-travel"};
+    "append",    "delete",     "update",       "remove",       "compact",
+    "abort",     "reopen",     "concurrent",   "conflict",     "expire",
+    "same-file", "two-txns",   "compact-race", "stale-schema", "expired-tt",
+    "evolve",    "time-travel"};
 
 static uint64_t rnd(world *w) {
   /* xorshift64*: reproducible per seed */
@@ -860,6 +861,8 @@ static void do_reopen(world *w) {
 }
 
 /* A second handle commits between this handle's txn begin and commit. */
+static void do_evolve(world *w);
+
 static void do_concurrent(world *w) {
   ice_catalog *c2 = NULL;
   open_cat(w, &c2);
@@ -888,7 +891,7 @@ static void do_concurrent(world *w) {
   }
   /* the other handle: removes a file (often the one ours deletes from: the
    * conflict case), appends, or expires snapshots and removes orphans */
-  int what = rint_(w, 4);
+  int what = rint_(w, 5);
   char *victim = NULL;
   if (what == 0 && w->m.nfiles) {
     int k = mine >= 0 && rint_(w, 4) ? mine : rint_(w, w->m.nfiles);
@@ -930,6 +933,13 @@ static void do_concurrent(world *w) {
       w->counts[K_SAME_FILE]++;
     }
     free(p2);
+  } else if (what == 4 && !w->ev.dropped) {
+    /* the other handle changes the schema: ours was written with the old
+     * one and must still land (files are read by field id) */
+    w->t = t2;
+    do_evolve(w);
+    w->t = mainT;
+    w->counts[K_STALE_SCHEMA]++;
   } else if (what == 2) {
     OK(ice_table_expire_snapshots(t2, tnow() + 1, 1, NULL, &e_));
     /* a margin: file mtimes come from the kernel's coarse clock, which
