@@ -7,7 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/rows.h"
-#include "iceberg/scan.h"
+#include "iceberg/table.h"
 
 static const char iceberg_help[] =
     "usage: floe iceberg <subcommand> [options]\n"
@@ -79,16 +79,17 @@ static int fail(const floe_error *err) {
   return CLI_EXIT_FAIL;
 }
 
-/* An opened table: catalog, metadata and where it came from. */
+/* An opened table: its catalog and the table handle (table.h), with its
+ * current metadata and where it came from (borrowed from tbl). */
 typedef struct table {
   ice_catalog *cat;
-  ice_metadata *md;
-  char *mdloc;
+  ice_table *tbl;
+  const ice_metadata *md;
+  const char *mdloc;
 } table;
 
 static void table_close(table *t) {
-  ice_metadata_free(t->md);
-  free(t->mdloc);
+  ice_table_free(t->tbl);
   ice_catalog_free(t->cat);
 }
 
@@ -105,8 +106,11 @@ static floe_status table_open(const char *uri, const char *warehouse,
   memcpy(ns, name, nl);
   ns[nl] = '\0';
   floe_status st = ice_catalog_open(uri, warehouse, NULL, &t->cat, err);
-  if (!st)
-    st = ice_catalog_load_table(t->cat, ns, dot + 1, &t->md, &t->mdloc, err);
+  if (!st) st = ice_table_load(t->cat, ns, dot + 1, &t->tbl, err);
+  if (!st) {
+    t->md = ice_table_metadata(t->tbl);
+    t->mdloc = ice_table_metadata_location(t->tbl);
+  }
   free(ns);
   if (st) table_close(t);
   return st;
@@ -170,7 +174,7 @@ static floe_status describe(table *t, int64_t snapshot_id, fbuf *o,
   }
 
   ice_plan *p = NULL;
-  FLOE_TRY(ice_plan_build(t->cat, md, snapshot_id, &p, err));
+  FLOE_TRY(ice_table_plan(t->tbl, snapshot_id, &p, err));
   int64_t records = 0, deleted = 0, bytes = 0;
   floe_status st = fbuf_printf(o, err, "\nfiles of snapshot ");
   if (!st) st = put_id(o, p->snapshot_id, err);
@@ -287,7 +291,7 @@ static floe_status scan_print(table *t, int64_t snap, const char **names,
   int *idx = NULL;
   cli_rows rows;
   memset(&rows, 0, sizeof rows);
-  floe_status st = ice_plan_build(t->cat, t->md, snap, &p, err);
+  floe_status st = ice_table_plan(t->tbl, snap, &p, err);
   if (!st && names) {
     const ice_schema *is = ice_metadata_schema(t->md, p->schema_id);
     ids = malloc((size_t)nnames * sizeof *ids);
@@ -301,7 +305,7 @@ static floe_status scan_print(table *t, int64_t snap, const char **names,
         ids[k] = is->cols->fields[i].id;
     }
   }
-  if (!st) st = ice_scan_open_md(t->cat, t->md, p, ids, nnames, &s, err);
+  if (!st) st = ice_scan_open(t->tbl, p, ids, nnames, &s, err);
   if (!st) {
     const col_schema *cs = ice_scan_schema(s);
     int n = cs->nfields;

@@ -439,6 +439,56 @@ void ice_table_free(ice_table *t) {
   free(t);
 }
 
+/* ---- schema updates ---- */
+
+/* From txn.c. */
+floe_status ice_md_log_previous(ice_metadata *nm, const ice_metadata *base,
+                                const char *base_loc, char ***pruned,
+                                int *npruned, floe_error *err);
+void ice_md_delete_pruned(ice_table *t, const ice_metadata *nm, char **pruned,
+                          int n);
+
+#define SCHEMA_TRIES 4
+
+floe_status ice_table_update_schema(ice_table *t, ice_schema_update *u,
+                                    floe_error *err) {
+  for (int tries = 0;; tries++) {
+    ice_metadata *nm = NULL;
+    char **pruned = NULL;
+    int npruned = 0;
+    char *loc = NULL;
+    FLOE_TRY(ice_metadata_clone(t->md, &nm, err));
+    /* apply refuses (FLOE_ECONFLICT) when a concurrent commit changed the
+     * schema u was built on: that is final, a retry cannot fix it */
+    floe_status st = ice_schema_update_apply(u, nm, NULL, err);
+    if (st == FLOE_OK) {
+      int64_t now = ice_now_ms();
+      nm->last_updated_ms =
+          now > t->md->last_updated_ms ? now : t->md->last_updated_ms + 1;
+      st = ice_md_log_previous(nm, t->md, t->md_loc, &pruned, &npruned, err);
+    }
+    bool applied = st == FLOE_OK;
+    if (st == FLOE_OK)
+      st = ice_catalog_commit_table(t->cat, t->ns, t->name, t->md_loc, nm, &loc,
+                                    err);
+    if (st == FLOE_OK) {
+      ice_table_set_md(t, nm, loc);
+      ice_md_delete_pruned(t, t->md, pruned, npruned);
+      return FLOE_OK;
+    }
+    ice_metadata_free(nm);
+    for (int i = 0; i < npruned; i++) free(pruned[i]);
+    free(pruned);
+    if (st != FLOE_ECONFLICT || !applied) return st;
+    if (tries + 1 >= SCHEMA_TRIES)
+      return ferr_set(err, FLOE_ECONFLICT,
+                      "schema update of %s.%s: still conflicting after %d "
+                      "tries",
+                      t->ns, t->name, SCHEMA_TRIES);
+    FLOE_TRY(ice_table_refresh(t, err));
+  }
+}
+
 /* ---- writing data files ---- */
 
 /* One partition tuple's output file. */

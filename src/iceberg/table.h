@@ -19,7 +19,8 @@
  *   -> metadata vN+1 with the snapshot, logs, next-row-id, committed
  *               through the catalog's compare-and-swap
  *   on FLOE_ECONFLICT: reload, check that every file the txn removes or
- *   deletes from is still live (else FLOE_ECONFLICT to the caller), then
+ *   deletes from is still live and that no file it removes gained deletes
+ *   since ice_txn_begin (else FLOE_ECONFLICT to the caller), then
  *   redo from "puffin" (data files are reused as they are)
  *
  * The operation written in the summary: "append" (only added data files),
@@ -42,14 +43,14 @@
 #include "iceberg/dv.h"
 #include "iceberg/manifest.h"
 #include "iceberg/metadata.h"
+#include "iceberg/schema.h"
 
 typedef struct ice_table ice_table;
 
 /* Creates namespace.name in cat (location from the catalog) and opens it.
  * spec may be NULL (unpartitioned); props may be NULL. */
 floe_status ice_table_create(ice_catalog *cat, const char *ns, const char *name,
-                             col_schema *schema,
-                             const ice_partition_spec *spec,
+                             col_schema *schema, const ice_partition_spec *spec,
                              const ice_kv *props, ice_table **out,
                              floe_error *err);
 /* Opens an existing table at its current metadata. */
@@ -76,10 +77,14 @@ floe_status ice_table_write_data(ice_table *t, col_batch *const *batches,
 
 typedef struct ice_txn ice_txn;
 
+/* The txn's base is t's current snapshot now: a file the txn removes must
+ * have gained no deletes since (another txn, of this handle or any other,
+ * adding a DV to it makes the commit fail with FLOE_ECONFLICT), because a
+ * rewrite of rows read at the base would bring deleted rows back. So begin
+ * before reading what a rewrite rewrites. */
 floe_status ice_txn_begin(ice_table *t, ice_txn **out, floe_error *err);
 /* Adds a data file (copied). */
-floe_status ice_txn_append(ice_txn *x, const ice_data_file *f,
-                           floe_error *err);
+floe_status ice_txn_append(ice_txn *x, const ice_data_file *f, floe_error *err);
 /* Marks rows of a live data file (by its file_path) deleted: merged into
  * the file's DV at commit. rows is copied. */
 floe_status ice_txn_delete_rows(ice_txn *x, const char *data_file,
@@ -112,6 +117,17 @@ typedef struct ice_commit_stats {
 /* Borrowed from t; zeroed until a commit lands. */
 const ice_commit_stats *ice_table_last_commit(const ice_table *t);
 
+/* ---- schema ---- */
+
+/* Commits u (started from t's metadata, see schema.h) as a new current
+ * schema: a metadata-only change (no snapshot). On a lost race the table
+ * is reloaded and u applied again, which succeeds only while the table's
+ * schema is still the one u started from (else FLOE_ECONFLICT: start a new
+ * update). u stays the caller's. Data files written afterwards
+ * (ice_table_write_data) use the new schema. */
+floe_status ice_table_update_schema(ice_table *t, ice_schema_update *u,
+                                    floe_error *err);
+
 /* ---- maintenance ---- */
 
 /* Expires snapshots older than older_than_ms except the newest keep_last
@@ -124,7 +140,9 @@ floe_status ice_table_expire_snapshots(ice_table *t, int64_t older_than_ms,
                                        floe_error *err);
 /* Deletes files under the table location that no live snapshot or metadata
  * file references and that are older than older_than_ms (so a commit in
- * flight is never robbed). */
+ * flight is never robbed). Age is the file's mtime, which the kernel takes
+ * from a coarse clock lagging the wall clock by up to a tick: leave a margin
+ * well above that (Java's default is 3 days). */
 floe_status ice_table_remove_orphans(ice_table *t, int64_t older_than_ms,
                                      int64_t *removed, floe_error *err);
 

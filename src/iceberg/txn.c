@@ -52,6 +52,9 @@ struct ice_txn {
   int nrm, caprm;
   char **rms;
   char **rm_dv; /* per remove: the DV seen at the first attempt ("" none) */
+  /* the handle's snapshot at begin: what the caller read before removing
+   * (rewriting) files; deletes added to them since must not be lost */
+  int64_t base_sid;
   bool replace;
   ice_kv summary;
 };
@@ -72,6 +75,7 @@ floe_status ice_txn_begin(ice_table *t, ice_txn **out, floe_error *err) {
   ice_txn *x = calloc(1, sizeof *x);
   if (!x) return ferr_nomem(err, sizeof *x);
   x->t = t;
+  x->base_sid = t->md->current_snapshot_id;
   *out = x;
   return FLOE_OK;
 }
@@ -324,6 +328,40 @@ static bool check_pos(void *ctx, uint64_t pos) {
   return true;
 }
 
+/* The DV identity of data file `file` at snapshot sid (see dv_ident) and
+ * whether the file was live there. FLOE_ECONFLICT when sid was expired
+ * (nothing left to validate against). */
+static floe_status dv_ident_at(ice_table *t, int64_t sid, const char *file,
+                               char **out, bool *live, floe_error *err) {
+  *out = NULL;
+  *live = false;
+  const ice_snapshot *s = ice_metadata_snapshot(t->md, sid);
+  if (!s)
+    return ferr_set(err, FLOE_ECONFLICT,
+                    "remove %s: snapshot %" PRId64
+                    " the txn began at was expired; its deletes cannot be "
+                    "checked",
+                    file, sid);
+  ice_manifest_file *mfs = NULL;
+  int n = 0;
+  FLOE_TRY(ice_table_read_list(t, s, &mfs, &n, err));
+  const ice_manifest_entry *dv = NULL;
+  floe_status st = FLOE_OK;
+  for (int m = 0; m < n && !st; m++) {
+    ice_cman *cm = NULL;
+    st = ice_table_cman(t, &mfs[m], &cm, err);
+    int i = st ? -1 : ice_cman_find(cm, file);
+    if (i < 0) continue;
+    if (mfs[m].content == ICE_MANIFEST_DATA)
+      *live = true;
+    else
+      dv = &cm->e[i];
+  }
+  if (!st) st = dv_ident(dv, out, err);
+  ice_manifest_files_free(mfs, n);
+  return st;
+}
+
 /* Locates every target and builds the new DVs and the Puffin file. */
 static floe_status stage_deletes(attempt *a, bool first, floe_error *err) {
   ice_txn *x = a->x;
@@ -343,6 +381,20 @@ static floe_status stage_deletes(attempt *a, bool first, floe_error *err) {
     FLOE_TRY(dv_ident(has_dv ? at(a, dl) : NULL, &id, err));
     if (first) {
       x->rm_dv[r] = id;
+      if (x->base_sid != ICE_NONE &&
+          a->md->current_snapshot_id != x->base_sid) {
+        /* the handle moved on since begin (another txn of it committed):
+         * the caller read the file as it was at begin */
+        char *was = NULL;
+        bool live = false;
+        FLOE_TRY(dv_ident_at(x->t, x->base_sid, x->rms[r], &was, &live, err));
+        bool same = !live || !strcmp(was, id);
+        free(was);
+        if (!same)
+          return ferr_set(err, FLOE_ECONFLICT,
+                          "remove %s: its deletes changed since the txn began",
+                          x->rms[r]);
+      }
     } else {
       /* rows deleted since we started would come back with the rewrite */
       bool same = !strcmp(id, x->rm_dv[r]);
@@ -371,6 +423,8 @@ static floe_status stage_deletes(attempt *a, bool first, floe_error *err) {
     st = ferr_nomem(err, (size_t)x->ndel * sizeof *blobs);
   for (int d = 0; d < x->ndel && !st; d++) {
     const char *file = x->dels[d].file;
+    /* nothing to delete: no DV (an empty one would count as a delete file) */
+    if (ice_dv_cardinality(x->dels[d].dv) == 0) continue;
     a->final = true;
     bool removed = false;
     for (int r = 0; r < x->nrm && !removed; r++)

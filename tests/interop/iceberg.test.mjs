@@ -6,7 +6,8 @@
 // decodes every DV from the Puffin bytes by the spec (length, magic, CRC-32,
 // portable 32-bit roaring bitmaps), DuckDB reads each live data file with
 // its row positions, and DuckDB's rows minus the deleted positions must be
-// `floe iceberg scan`'s output, row for row.
+// `floe iceberg scan`'s output, row for row. The same over db.model, a
+// table test_iceberg_model writes through the table API (see below).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,10 +26,30 @@ const TMP = process.env.INTEROP_TMP ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fl
 const WH = path.join(TMP, 'iceberg-wh');
 const UNIT = path.join(path.dirname(BIN), 'test_iceberg_scan');
 
+// Avro longs past 2^53 (random snapshot ids) as their decimal text; the
+// rest as numbers.
+const LONG = avro.types.LongType.__with({
+  fromBuffer: (buf) => {
+    const v = buf.readBigInt64LE();
+    return v >= -(2n ** 53n) && v <= 2n ** 53n ? Number(v) : v.toString();
+  },
+  toBuffer: (n) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64LE(BigInt(n));
+    return b;
+  },
+  fromJSON: (x) => x,
+  toJSON: (x) => x,
+  isValid: (x) => typeof x === 'number' || typeof x === 'string',
+  compare: (a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0),
+});
+
 function readAvro(file) {
   return new Promise((resolve, reject) => {
     const records = [];
-    avro.createFileDecoder(file)
+    avro.createFileDecoder(file, {
+      parseHook: (schema) => avro.Type.forSchema(schema, { registry: { long: LONG } }),
+    })
       .on('data', (r) => records.push(r))
       .on('error', reject)
       .on('end', () => resolve(records));
@@ -236,4 +257,116 @@ test('iceberg: position 600 lies past the first row group', async () => {
      GROUP BY ALL ORDER BY row_group_id`);
   assert.ok(rgs.length >= 2, 'several row groups');
   assert.ok(Number(rgs[0][1]) <= 600, 'first row group ends before 600');
+});
+
+// ---- a table written through floe's table API (table.h) ----
+//
+// The unit test test_iceberg_model leaves db.model in its own warehouse:
+// appends, DVs in several files, updates, file removals, a compaction,
+// expired snapshots and an evolved schema (a column added with an
+// initial-default, one renamed, int widened to long, one dropped). Each
+// data file is read by DuckDB with its own schema; columns are matched by
+// Parquet field id to the snapshot's schema, a field missing from a file
+// takes its initial-default (else null), deleted positions are dropped.
+const WH2 = path.join(TMP, 'iceberg-model-wh');
+
+function loadMd(table) {
+  const dir = path.join(WH2, 'db', table);
+  const hint = fs.readFileSync(path.join(dir, 'metadata', 'version-hint.text'), 'utf8').trim();
+  // ids past 2^53 (random snapshot ids) kept as text
+  return JSON.parse(fs.readFileSync(path.join(dir, 'metadata', `v${hint}.metadata.json`), 'utf8')
+    .replace(/([:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"'));
+}
+
+// floe's JSON lines with every integer kept as text (longs pass 2^53).
+function floeRows(args) {
+  return floe(BIN, args).trimEnd().split('\n').filter((l) => l).map((l) =>
+    JSON.parse(l.replace(/:(-?\d+)([,}])/g, ':"$1"$2')));
+}
+
+const text = (v) => (v === null || v === undefined ? null : String(v));
+
+async function checkModel(snapshotId) {
+  const md = loadMd('model');
+  const id = snapshotId ?? md['current-snapshot-id'];
+  const snap = md.snapshots.find((s) => s['snapshot-id'] === id);
+  const schemaId = snapshotId === undefined ? md['current-schema-id'] : snap['schema-id'];
+  const schema = md.schemas.find((s) => s['schema-id'] === schemaId);
+  const { data, dvs } = await planOf(md, id);
+  let ndv = 0;
+  const want = [];
+  for (const df of data) {
+    const dv = dvs.filter((d) => d.referenced_data_file === df.path && d.seq >= df.seq);
+    assert.ok(dv.length <= 1, 'one DV per data file');
+    let deleted = new Set();
+    if (dv.length) {
+      const d = dv[0];
+      const fd = fs.openSync(d.file_path, 'r');
+      const blob = Buffer.alloc(d.content_size_in_bytes);
+      fs.readSync(fd, blob, 0, blob.length, d.content_offset);
+      fs.closeSync(fd);
+      const { positions } = decodeDV(blob);
+      assert.equal(positions.length, d.record_count, 'DV cardinality = record_count');
+      assert.ok(positions.every((p) => p < df.records), 'DV positions inside the file');
+      deleted = new Set(positions);
+      ndv++;
+    }
+    // the file's own columns by field id
+    const cols = await duck.rows(
+      `SELECT name, field_id FROM parquet_schema(${lit(df.path)}) WHERE field_id IS NOT NULL`);
+    const byId = new Map(cols.map(([name, fid]) => [Number(fid), name]));
+    const sel = schema.fields.filter((f) => byId.has(f.id))
+      .map((f) => `CAST("${byId.get(f.id)}" AS VARCHAR)`);
+    const rows = await duck.rows(
+      `SELECT ${[...sel, 'file_row_number'].join(', ')} FROM read_parquet(${lit(df.path)},
+         file_row_number = true) ORDER BY file_row_number`);
+    assert.equal(rows.length, df.records);
+    for (const r of rows) {
+      if (deleted.has(Number(r[r.length - 1]))) continue;
+      const o = {};
+      let k = 0;
+      for (const f of schema.fields)
+        o[f.name] = byId.has(f.id) ? text(r[k++]) : text(f['initial-default']);
+      want.push(o);
+    }
+  }
+  const args = ['iceberg', 'scan', '--format', 'jsonl', WH2, 'db.model'];
+  if (snapshotId !== undefined) args.push('--snapshot', String(snapshotId));
+  const got = floeRows(args).map((o) => {
+    const m = {};
+    for (const f of schema.fields) m[f.name] = text(o[f.name]);
+    return m;
+  });
+  const byIdKey = (a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0);
+  want.sort(byIdKey);
+  got.sort(byIdKey);
+  assert.equal(got.length, want.length);
+  assert.deepEqual(got, want);
+  return { files: data.length, ndv, schema };
+}
+
+test('iceberg model table (table API): current snapshot, DuckDB + DVs = floe iceberg scan', async () => {
+  const unit = path.join(path.dirname(BIN), 'test_iceberg_model');
+  fs.mkdirSync(WH2, { recursive: true });
+  const r = spawnSync(unit, [], { encoding: 'utf8', env: { ...process.env, FLOE_DUMP_DIR: WH2 } });
+  assert.equal(r.status, 0, `test_iceberg_model failed:\n${r.stdout}\n${r.stderr}`);
+  const { files, ndv, schema } = await checkModel(undefined);
+  assert.ok(files >= 3, 'several data files');
+  assert.ok(ndv >= 2, 'DVs in several files');
+  // the evolved schema: x added (initial-default 7), s renamed, a widened, n dropped
+  const f = Object.fromEntries(schema.fields.map((x) => [x.id, x]));
+  assert.equal(f[2].type, 'long');
+  assert.equal(f[3].name, 'name');
+  assert.equal(f[4], undefined);
+  assert.equal(f[5]['initial-default'], 7);
+  const md = loadMd('model');
+  const ops = md.snapshots.map((s) => s.summary.operation);
+  assert.ok(ops.includes('replace'), 'a compaction is among the retained snapshots');
+});
+
+test('iceberg model table: time travel to the oldest retained snapshot (its own schema)', async () => {
+  const md = loadMd('model');
+  const oldest = md.snapshots.reduce((a, b) => (a['sequence-number'] < b['sequence-number'] ? a : b));
+  assert.notEqual(oldest['schema-id'], md['current-schema-id']);
+  await checkModel(oldest['snapshot-id']);
 });

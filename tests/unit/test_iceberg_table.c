@@ -685,6 +685,69 @@ static void test_metadata_log(void **state) {
   ice_table_free(t);
 }
 
+/* A rewrite whose file gained deletes after the txn began (another txn of
+ * the same handle) must not land: it would bring the deleted row back. */
+static void test_rewrite_race(void **state) {
+  fx *f = *state;
+  ice_table *t = NULL;
+  OK(ice_table_create(f->cat, "db", "rw", f->schema, NULL, NULL, &t, &e_));
+  ice_data_file a = write_file(f, t, 0, 10);
+  commit_append(t, &a, 1);
+  ice_txn *x = NULL;
+  OK(ice_txn_begin(t, &x, &e_));
+  /* ... the rewrite reads a's 10 rows and writes them as b ... */
+  ice_data_file b = write_file(f, t, 0, 10);
+  OK(ice_txn_remove_file(x, a.file_path, &e_));
+  OK(ice_txn_append(x, &b, &e_));
+  ice_txn_set_replace(x);
+  uint64_t pos = 3;
+  OK(commit_delete(t, a.file_path, &pos, 1, &e_));
+  floe_error e;
+  assert_int_equal(ice_txn_commit(x, NULL, &e), FLOE_ECONFLICT);
+  assert_non_null(strstr(e.msg, "since the txn began"));
+  assert_string_equal(op(t), "delete");
+  assert_int_equal(sum(t, "total-data-files"), 1);
+  assert_int_equal(sum(t, "total-position-deletes"), 1);
+  /* begun after the delete, the same rewrite lands */
+  ice_data_file c = write_file(f, t, 0, 9);
+  OK(ice_txn_begin(t, &x, &e_));
+  OK(ice_txn_remove_file(x, a.file_path, &e_));
+  OK(ice_txn_append(x, &c, &e_));
+  ice_txn_set_replace(x);
+  OK(ice_txn_commit(x, NULL, &e_));
+  assert_string_equal(op(t), "replace");
+  assert_int_equal(sum(t, "total-records"), 9);
+  assert_int_equal(sum(t, "total-delete-files"), 0);
+  ice_data_file_free(&a);
+  ice_data_file_free(&b);
+  ice_data_file_free(&c);
+  ice_table_free(t);
+}
+
+/* Deleting no positions writes no DV: the commit is a plain append. */
+static void test_empty_delete(void **state) {
+  fx *f = *state;
+  ice_table *t = NULL;
+  OK(ice_table_create(f->cat, "db", "ed", f->schema, NULL, NULL, &t, &e_));
+  ice_data_file a = write_file(f, t, 0, 5);
+  commit_append(t, &a, 1);
+  ice_data_file b = write_file(f, t, 5, 5);
+  ice_txn *x = NULL;
+  OK(ice_txn_begin(t, &x, &e_));
+  ice_dv *dv = dv_of(NULL, 0);
+  OK(ice_txn_delete_rows(x, a.file_path, dv, &e_));
+  ice_dv_free(dv);
+  OK(ice_txn_append(x, &b, &e_));
+  OK(ice_txn_commit(x, NULL, &e_));
+  assert_string_equal(op(t), "append");
+  assert_int_equal(sum(t, "added-dvs"), 0);
+  assert_int_equal(sum(t, "total-delete-files"), 0);
+  assert_int_equal(sum(t, "total-records"), 10);
+  ice_data_file_free(&a);
+  ice_data_file_free(&b);
+  ice_table_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
@@ -693,6 +756,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_partitioned, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metadata_log, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rewrite_race, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_empty_delete, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lifecycle, setup_sql, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent, setup_sql, teardown),
       cmocka_unit_test_setup_teardown(test_metadata_log, setup_sql, teardown),
