@@ -150,6 +150,11 @@ void jw_int(jw *w, int64_t v) {
   put(w, b, (size_t)n);
 }
 
+void jw_raw(jw *w, const char *s, size_t n) {
+  before_value(w);
+  put(w, s, n);
+}
+
 void jw_bool(jw *w, bool v) {
   before_value(w);
   puts_(w, v ? "true" : "false");

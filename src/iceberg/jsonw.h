@@ -57,6 +57,10 @@ void jw_real(jw *w, double v);
 /* Writes a jansson value in this writer's layout (object keys in their
  * stored order). */
 void jw_json(jw *w, const json_t *v);
+/* Writes s[0..n) as one value, verbatim: a value this writer (same
+ * layout, at top level) rendered earlier. Only compact text splices into a
+ * pretty document unchanged, so callers splice into compact writers. */
+void jw_raw(jw *w, const char *s, size_t n);
 /* The first error, or FLOE_OK when every container was closed. */
 floe_status jw_finish(jw *w);
 

@@ -1894,8 +1894,112 @@ static void empty_array(jw *w, const char *key) {
   jw_arr_end(w);
 }
 
+/* One cached snapshot: its compact JSON and the fields a hit re-checks
+ * (ids are random 63-bit values, so a stale entry is only possible if a
+ * table were replaced under the same handle; the check keeps that exact). */
+typedef struct jc_ent {
+  int64_t sid, seq, ts;
+  char *list; /* manifest list path (owned) */
+  char *text; /* compact JSON (owned) */
+  size_t len;
+} jc_ent;
+
+/* Open addressing by snapshot id; rebuilt by every write from md's
+ * snapshots, so it never holds more than one metadata's worth. */
+struct ice_md_jcache {
+  size_t cap; /* power of two, 0 when empty */
+  size_t n;
+  jc_ent *ents; /* sid 0 marks a free slot (snapshot ids are positive) */
+};
+
+ice_md_jcache *ice_md_jcache_new(void) {
+  return calloc(1, sizeof(ice_md_jcache));
+}
+
+static void jc_clear_ents(jc_ent *e, size_t cap) {
+  for (size_t i = 0; i < cap; i++) {
+    free(e[i].list);
+    free(e[i].text);
+  }
+  free(e);
+}
+
+void ice_md_jcache_free(ice_md_jcache *c) {
+  if (!c) return;
+  jc_clear_ents(c->ents, c->cap);
+  free(c);
+}
+
+static size_t jc_slot(const jc_ent *e, size_t cap, int64_t sid) {
+  uint64_t h = (uint64_t)sid * 0x9E3779B97F4A7C15ull;
+  size_t i = (size_t)(h >> 17) & (cap - 1);
+  while (e[i].sid != 0 && e[i].sid != sid) i = (i + 1) & (cap - 1);
+  return i;
+}
+
+static void write_snapshot(jw *w, const ice_snapshot *s);
+
+/* Writes snapshot s through the cache: old holds the previous write's
+ * entries (hits are moved out of it), nw the one being built. */
+static void write_snapshot_cached(jw *w, const ice_snapshot *s,
+                                  ice_md_jcache *old, ice_md_jcache *nw) {
+  if (w->st != FLOE_OK) return;
+  jc_ent e = {0};
+  if (old->cap) {
+    jc_ent *o = &old->ents[jc_slot(old->ents, old->cap, s->snapshot_id)];
+    if (o->sid == s->snapshot_id && o->text && o->seq == s->sequence_number &&
+        o->ts == s->timestamp_ms && s->manifest_list &&
+        strcmp(o->list, s->manifest_list) == 0) {
+      e = *o;
+      o->list = o->text = NULL; /* moved; o->sid stays to keep probing */
+    }
+  }
+  if (!e.text) {
+    if (s->snapshot_id <= 0) { /* not cacheable: sid 0 marks free slots */
+      write_snapshot(w, s);
+      return;
+    }
+    fbuf b = FBUF_INIT;
+    jw sw;
+    jw_init(&sw, &b, false, w->err);
+    write_snapshot(&sw, s);
+    w->st = jw_finish(&sw);
+    if (w->st == FLOE_OK) {
+      e.sid = s->snapshot_id;
+      e.seq = s->sequence_number;
+      e.ts = s->timestamp_ms;
+      e.len = b.len;
+      e.text = (char *)fbuf_take(&b);
+      e.list = strdup(s->manifest_list);
+      if (!e.list) {
+        w->st = ferr_nomem(w->err, strlen(s->manifest_list) + 1);
+        free(e.text);
+        return;
+      }
+    } else {
+      fbuf_free(&b);
+      return;
+    }
+  }
+  jw_raw(w, e.text, e.len);
+  size_t i = jc_slot(nw->ents, nw->cap, e.sid);
+  if (nw->ents[i].sid == e.sid) { /* a duplicate id in md: keep the first */
+    free(e.list);
+    free(e.text);
+    return;
+  }
+  nw->ents[i] = e;
+  nw->n++;
+}
+
+typedef struct md_write_arg {
+  const ice_metadata *md;
+  ice_md_jcache *old, *nw; /* NULL: no cache */
+} md_write_arg;
+
 /* Field order of Java's TableMetadataParser.toJson (1.10/1.11). */
-static void write_metadata(jw *w, const ice_metadata *md) {
+static void write_metadata(jw *w, const md_write_arg *a) {
+  const ice_metadata *md = a->md;
   int fv = md->format_version;
   jw_obj_begin(w);
   jw_kint(w, "format-version", fv);
@@ -1956,7 +2060,11 @@ static void write_metadata(jw *w, const ice_metadata *md) {
   jw_obj_end(w);
   jw_key(w, "snapshots");
   jw_arr_begin(w);
-  for (int i = 0; i < md->nsnapshots; i++) write_snapshot(w, &md->snapshots[i]);
+  for (int i = 0; i < md->nsnapshots; i++)
+    if (a->nw)
+      write_snapshot_cached(w, &md->snapshots[i], a->old, a->nw);
+    else
+      write_snapshot(w, &md->snapshots[i]);
   jw_arr_end(w);
   empty_array(w, "statistics");
   empty_array(w, "partition-statistics");
@@ -2000,7 +2108,25 @@ static void emit_spec_fields(jw *w, const void *a) { write_spec_fields(w, a); }
 
 floe_status ice_metadata_write(const ice_metadata *md, bool pretty, fbuf *out,
                                floe_error *err) {
-  return emit(out, pretty, err, emit_metadata, md);
+  md_write_arg a = {md, NULL, NULL};
+  return emit(out, pretty, err, emit_metadata, &a);
+}
+
+floe_status ice_metadata_write_cached(const ice_metadata *md, bool pretty,
+                                      ice_md_jcache *c, fbuf *out,
+                                      floe_error *err) {
+  if (!c || pretty) return ice_metadata_write(md, pretty, out, err);
+  ice_md_jcache nw = {0};
+  nw.cap = 16;
+  while (nw.cap < (size_t)md->nsnapshots * 2) nw.cap *= 2;
+  nw.ents = calloc(nw.cap, sizeof *nw.ents);
+  if (!nw.ents) return ferr_nomem(err, nw.cap * sizeof *nw.ents);
+  md_write_arg a = {md, c, &nw};
+  floe_status st = emit(out, pretty, err, emit_metadata, &a);
+  /* what was not hit belongs to snapshots md no longer has */
+  jc_clear_ents(c->ents, c->cap);
+  *c = nw;
+  return st;
 }
 
 floe_status ice_schema_write_json(const ice_schema *s, fbuf *out,

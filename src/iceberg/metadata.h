@@ -231,6 +231,22 @@ floe_status ice_metadata_parse(const char *json, size_t len, const char *name,
 floe_status ice_metadata_write(const ice_metadata *md, bool pretty, fbuf *out,
                                floe_error *err);
 
+/* Serialized snapshots, keyed by snapshot id: a table's metadata is
+ * rewritten on every commit with all its (immutable) snapshots, so a
+ * writer that keeps one of these renders each snapshot's JSON once.
+ * Create with ice_md_jcache_new (NULL on out of memory), free with
+ * ice_md_jcache_free (NULL is fine). */
+typedef struct ice_md_jcache ice_md_jcache;
+ice_md_jcache *ice_md_jcache_new(void);
+void ice_md_jcache_free(ice_md_jcache *c);
+/* ice_metadata_write with a cache (NULL: none). Output is byte-identical;
+ * compact output splices cached snapshot text (a hit must match the id,
+ * sequence number, timestamp and manifest list), pretty ignores the cache.
+ * Afterwards c holds exactly md's snapshots (expired ones are dropped). */
+floe_status ice_metadata_write_cached(const ice_metadata *md, bool pretty,
+                                      ice_md_jcache *c, fbuf *out,
+                                      floe_error *err);
+
 /* Borrowed lookups; NULL when absent. */
 const ice_schema *ice_metadata_schema(const ice_metadata *md, int32_t id);
 const ice_schema *ice_metadata_current_schema(const ice_metadata *md);

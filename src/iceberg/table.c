@@ -432,6 +432,7 @@ void ice_table_free(ice_table *t) {
   if (!t) return;
   for (int i = 0; i < t->capcache; i++) ice_cman_free(t->cache[i]);
   free(t->cache);
+  ice_md_jcache_free(t->jcache);
   ice_metadata_free(t->md);
   free(t->md_loc);
   free(t->ns);

@@ -40,6 +40,9 @@ struct ice_table {
   int ncache, capcache;
   ice_cman **cache;
   ice_commit_stats last; /* of the last commit that landed */
+  /* the snapshots' serialized JSON, for the next metadata write (owned;
+   * NULL until the first commit) */
+  ice_md_jcache *jcache;
 };
 
 /* Entry index of key in m, or -1. */

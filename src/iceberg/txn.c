@@ -29,8 +29,8 @@
 #define MERGE_FANOUT 4
 #define DATA_MANIFEST_CAP 4096
 /* Delete manifests: a commit pays a fixed cost per file it writes (a PUT,
- * or two fsyncs locally: ~0.5-1 ms) and ~2 us per entry it rewrites
- * (encode + level-1 deflate). DVs on random files touch every delete
+ * or two fsyncs locally: ~0.5-1 ms) and ~0.7 us per entry it rewrites
+ * (encode; delete manifests are not compressed, see ice_manifest_write). DVs on random files touch every delete
  * manifest, and the touched ones are rewritten into as few files as the
  * cap allows: 1024 keeps that at one file up to 1024 live DVs (measured
  * with bench/iceberg_commits: 256 wrote 4.6 manifests per commit at 1,000
@@ -900,13 +900,43 @@ void ice_md_delete_pruned(ice_table *t, const ice_metadata *nm, char **pruned,
   free(pruned);
 }
 
+/* Frees metadata whose first nshared snapshots belong to another metadata
+ * (see build_metadata). */
+static void free_shared_md(ice_metadata *nm, int nshared) {
+  if (!nm) return;
+  nm->nsnapshots -= nshared;
+  memmove(nm->snapshots, nm->snapshots + nshared,
+          (size_t)nm->nsnapshots * sizeof *nm->snapshots);
+  ice_metadata_free(nm);
+}
+
+/* The next metadata: a copy of a->md plus the new snapshot. Snapshots are
+ * immutable and a table keeps up to thousands of them, so they are not
+ * deep-copied: *out's first *nshared snapshots are a->md's own (their
+ * strings still owned by a->md). Free *out with free_shared_md; once it
+ * replaces a->md, a->md gives up its snapshots (disown_snapshots). */
 static floe_status build_metadata(attempt *a, ice_kv *summary,
                                   const char *list_path, int64_t next_row,
-                                  ice_metadata **out, char ***pruned,
-                                  int *npruned, floe_error *err) {
+                                  ice_metadata **out, int *nshared,
+                                  char ***pruned, int *npruned,
+                                  floe_error *err) {
   ice_metadata *nm = NULL;
-  FLOE_TRY(ice_metadata_clone(a->md, &nm, err));
+  ice_metadata base = *a->md;
+  base.snapshots = NULL;
+  base.nsnapshots = 0;
+  *nshared = 0;
+  FLOE_TRY(ice_metadata_clone(&base, &nm, err));
   floe_status st = FLOE_OK;
+  int n0 = a->md->nsnapshots;
+  free(nm->snapshots); /* the clone's (empty) array */
+  nm->snapshots = malloc((size_t)(n0 + 1) * sizeof *nm->snapshots);
+  if (!nm->snapshots) {
+    ice_metadata_free(nm);
+    return ferr_nomem(err, (size_t)(n0 + 1) * sizeof *nm->snapshots);
+  }
+  if (n0 > 0)
+    memcpy(nm->snapshots, a->md->snapshots, (size_t)n0 * sizeof *nm->snapshots);
+  nm->nsnapshots = n0;
   int64_t now = ice_now_ms();
   if (now <= a->md->last_updated_ms) now = a->md->last_updated_ms + 1;
   void *p = realloc(nm->snapshots,
@@ -951,11 +981,20 @@ static floe_status build_metadata(attempt *a, ice_kv *summary,
   if (!st)
     st = ice_md_log_previous(nm, a->md, a->x->t->md_loc, pruned, npruned, err);
   if (st) {
-    ice_metadata_free(nm);
+    free_shared_md(nm, n0);
     return st;
   }
   *out = nm;
+  *nshared = n0;
   return FLOE_OK;
+}
+
+/* md's snapshots now belong to the metadata that replaces it: drop them
+ * without freeing their contents. */
+static void disown_snapshots(ice_metadata *md) {
+  free(md->snapshots);
+  md->snapshots = NULL;
+  md->nsnapshots = 0;
 }
 
 static floe_status run_attempt(attempt *a, bool first, int64_t *sid_out,
@@ -1024,14 +1063,17 @@ static floe_status run_attempt(attempt *a, bool first, int64_t *sid_out,
   memset(&sum, 0, sizeof sum);
   if (!st) st = make_summary(a, &sum, err);
   ice_metadata *nm = NULL;
+  int nshared = 0;
   char **pruned = NULL;
   int npruned = 0;
   if (!st)
-    st = build_metadata(a, &sum, (const char *)lp.data, next_row, &nm, &pruned,
-                        &npruned, err);
+    st = build_metadata(a, &sum, (const char *)lp.data, next_row, &nm, &nshared,
+                        &pruned, &npruned, err);
   char *loc = NULL;
   fbuf mb = FBUF_INIT;
-  if (!st) st = ice_metadata_write(nm, false, &mb, err);
+  if (!st && !t->jcache && !(t->jcache = ice_md_jcache_new()))
+    st = ferr_nomem(err, 64);
+  if (!st) st = ice_metadata_write_cached(nm, false, t->jcache, &mb, err);
   a->stats.metadata_bytes = (int64_t)mb.len;
   t1 = mono_s();
   a->stats.metadata_s = t1 - t0;
@@ -1043,6 +1085,8 @@ static floe_status run_attempt(attempt *a, bool first, int64_t *sid_out,
   fbuf_free(&mb);
   a->stats.swap_s = mono_s() - t0;
   if (!st) {
+    disown_snapshots(t->md);
+    a->cur = NULL; /* pointed into t->md's snapshot array */
     ice_table_set_md(t, nm, loc);
     nm = NULL;
     ice_md_delete_pruned(t, t->md, pruned, npruned);
@@ -1059,7 +1103,7 @@ static floe_status run_attempt(attempt *a, bool first, int64_t *sid_out,
   }
   for (int i = 0; i < npruned; i++) free(pruned[i]);
   free(pruned);
-  ice_metadata_free(nm);
+  free_shared_md(nm, nshared);
   ice_kv_free(&sum);
   fbuf_free(&lb);
   fbuf_free(&lp);

@@ -1298,6 +1298,63 @@ static void test_clone(void **state) {
   ice_metadata_free(NULL);
 }
 
+static char *write_cached(const ice_metadata *md, bool pretty,
+                          ice_md_jcache *c) {
+  fbuf b = FBUF_INIT;
+  assert_int_equal(ice_metadata_write_cached(md, pretty, c, &b, NULL), FLOE_OK);
+  assert_int_equal(fbuf_append(&b, "", 1, NULL), FLOE_OK);
+  return (char *)fbuf_take(&b);
+}
+
+/* Spliced snapshot text must give exactly the plain writer's bytes: on a
+ * miss, on a hit, after a snapshot went away, and when a snapshot under a
+ * cached id differs (re-rendered, not the stale text). */
+static void check_cached(const char *doc) {
+  ice_metadata *md = parse_ok(doc);
+  ice_md_jcache *c = ice_md_jcache_new();
+  assert_non_null(c);
+  char *want = write_md(md, false);
+  for (int round = 0; round < 2; round++) {
+    char *got = write_cached(md, false, c);
+    assert_string_equal(got, want);
+    free(got);
+  }
+  char *pw = write_md(md, true), *pg = write_cached(md, true, c);
+  assert_string_equal(pg, pw);
+  free(pw);
+  free(pg);
+  /* drop the first snapshot (restored before freeing) */
+  md->snapshots++;
+  md->nsnapshots--;
+  char *w2 = write_md(md, false), *g2 = write_cached(md, false, c);
+  assert_string_equal(g2, w2);
+  assert_string_not_equal(w2, want);
+  free(w2);
+  free(g2);
+  md->snapshots--;
+  md->nsnapshots++;
+  char *g3 = write_cached(md, false, c); /* the dropped one is a miss again */
+  assert_string_equal(g3, want);
+  free(g3);
+  /* same id, other manifest list */
+  md->snapshots[1].manifest_list[0] = 'x';
+  char *w4 = write_md(md, false), *g4 = write_cached(md, false, c);
+  assert_string_equal(g4, w4);
+  assert_string_not_equal(w4, want);
+  free(w4);
+  free(g4);
+  free(want);
+  ice_md_jcache_free(c);
+  ice_md_jcache_free(NULL);
+  ice_metadata_free(md);
+}
+
+static void test_write_cached(void **state) {
+  (void)state;
+  check_cached(V3_JAVA);
+  check_cached(V2_JAVA);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_new_unpartitioned),
@@ -1310,6 +1367,7 @@ int main(void) {
       cmocka_unit_test(test_transforms),
       cmocka_unit_test(test_kv),
       cmocka_unit_test(test_clone),
+      cmocka_unit_test(test_write_cached),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
