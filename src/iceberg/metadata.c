@@ -1909,7 +1909,8 @@ typedef struct jc_ent {
 struct ice_md_jcache {
   size_t cap; /* power of two, 0 when empty */
   size_t n;
-  jc_ent *ents; /* sid 0 marks a free slot (snapshot ids are positive) */
+  jc_ent *ents;    /* sid 0 marks a free slot (snapshot ids are positive) */
+  size_t last_len; /* of the last document: reserved up front next time */
 };
 
 ice_md_jcache *ice_md_jcache_new(void) {
@@ -2071,6 +2072,15 @@ static void write_metadata(jw *w, const md_write_arg *a) {
   jw_key(w, "snapshot-log");
   jw_arr_begin(w);
   for (int i = 0; i < md->nsnapshot_log; i++) {
+    if (!w->pretty) { /* one entry per snapshot: formatted in one go */
+      char b[96];
+      int n =
+          snprintf(b, sizeof b, "{\"timestamp-ms\":%lld,\"snapshot-id\":%lld}",
+                   (long long)md->snapshot_log[i].timestamp_ms,
+                   (long long)md->snapshot_log[i].snapshot_id);
+      jw_raw(w, b, (size_t)n);
+      continue;
+    }
     jw_obj_begin(w);
     jw_kint(w, "timestamp-ms", md->snapshot_log[i].timestamp_ms);
     jw_kint(w, "snapshot-id", md->snapshot_log[i].snapshot_id);
@@ -2121,8 +2131,17 @@ floe_status ice_metadata_write_cached(const ice_metadata *md, bool pretty,
   while (nw.cap < (size_t)md->nsnapshots * 2) nw.cap *= 2;
   nw.ents = calloc(nw.cap, sizeof *nw.ents);
   if (!nw.ents) return ferr_nomem(err, nw.cap * sizeof *nw.ents);
+  /* documents grow by one snapshot per commit: reserving the last size
+   * (plus room for one more) saves the copies of doubling */
+  floe_status st = fbuf_reserve(out, c->last_len + c->last_len / 8 + 4096, err);
+  if (st) {
+    free(nw.ents);
+    return st;
+  }
+  size_t len0 = out->len;
   md_write_arg a = {md, c, &nw};
-  floe_status st = emit(out, pretty, err, emit_metadata, &a);
+  st = emit(out, pretty, err, emit_metadata, &a);
+  nw.last_len = st ? c->last_len : out->len - len0;
   /* what was not hit belongs to snapshots md no longer has */
   jc_clear_ents(c->ents, c->cap);
   *c = nw;
