@@ -182,6 +182,14 @@ floe_status ice_table_expire_snapshots(ice_table *t, int64_t older_than_ms,
   for (int tries = 0;; tries++) {
     st = expire_commit(t, older_than_ms, keep_last, &gone, &ngone, &pruned,
                        &npruned, err);
+    if (st != FLOE_OK) {
+      /* files trimmed from a log that never committed are still listed in
+       * the current metadata: forget them, never delete them */
+      for (int i = 0; i < npruned; i++) free(pruned[i]);
+      free(pruned);
+      pruned = NULL;
+      npruned = 0;
+    }
     if (st != FLOE_ECONFLICT || tries + 1 >= MAX_TRIES) break;
     floe_error e2;
     if ((st = ice_table_refresh(t, &e2)) != FLOE_OK) {
@@ -231,7 +239,8 @@ floe_status ice_table_expire_snapshots(ice_table *t, int64_t older_than_ms,
 
 typedef struct orphans {
   ice_table *t;
-  ice_strset keep;
+  ice_strset keep;      /* referenced locations, as metadata spells them */
+  ice_strset keep_keys; /* the same as store keys: what listings compare */
   int64_t older_than_ms;
   int nvictims, cap;
   char **victims; /* store keys */
@@ -242,11 +251,13 @@ static floe_status orphan_key(void *ctx, const char *key, uint64_t size,
   (void)size;
   orphans *o = ctx;
   const char *wh = o->t->cat->warehouse;
+  if (strcmp(wh, "/") == 0) wh = "";
   size_t n = strlen(wh) + strlen(key) + 2;
   char *path = malloc(n);
   if (!path) return ferr_nomem(err, n);
   snprintf(path, n, "%s/%s", wh, key);
-  bool victim = !ice_strset_has(&o->keep, path);
+  /* compare store keys, not spellings: metadata may say file:/x or /x */
+  bool victim = !ice_strset_has(&o->keep_keys, key);
   size_t kl = strlen(key);
   if (kl >= 17 && !strcmp(key + kl - 17, "version-hint.text")) victim = false;
   /* the store has no timestamps yet: the local file's mtime stands in */
@@ -293,6 +304,20 @@ floe_status ice_table_remove_orphans(ice_table *t, int64_t older_than_ms,
     if (lists.v[i]) st = ice_strset_add(&o.keep, lists.v[i], err);
   for (uint32_t i = 0; !st && i < mans.cap; i++)
     if (mans.v[i]) st = ice_strset_add(&o.keep, mans.v[i], err);
+  for (uint32_t i = 0; !st && i < o.keep.cap; i++) {
+    if (!o.keep.v[i]) continue;
+    char *k = NULL;
+    floe_error e2;
+    floe_status ks = ice_catalog_key(t->cat, o.keep.v[i], &k, &e2);
+    if (ks == FLOE_EUNSUPPORTED) continue; /* outside the warehouse */
+    if (ks) {
+      st = ks;
+      if (err) *err = e2;
+      break;
+    }
+    st = ice_strset_add(&o.keep_keys, k, err);
+    free(k);
+  }
   char *key = NULL;
   if (!st) st = ice_catalog_key(t->cat, t->md->location, &key, err);
   fbuf prefix = FBUF_INIT;
@@ -315,6 +340,7 @@ floe_status ice_table_remove_orphans(ice_table *t, int64_t older_than_ms,
   free(key);
   fbuf_free(&prefix);
   ice_strset_free(&o.keep);
+  ice_strset_free(&o.keep_keys);
   ice_strset_free(&lists);
   ice_strset_free(&mans);
   trim_cache(t);

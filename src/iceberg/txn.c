@@ -425,11 +425,11 @@ static floe_status stage_deletes(attempt *a, bool first, floe_error *err) {
     const char *file = x->dels[d].file;
     /* nothing to delete: no DV (an empty one would count as a delete file) */
     if (ice_dv_cardinality(x->dels[d].dv) == 0) continue;
-    a->final = true;
     bool removed = false;
     for (int r = 0; r < x->nrm && !removed; r++)
       removed = !strcmp(x->rms[r], file);
     if (removed) continue; /* the file goes away with its deletes */
+    a->final = true;       /* a failed check below cannot be cured by a retry */
     loc l, dl;
     if (!find_live(a, ICE_MANIFEST_DATA, file, &l)) {
       st = ferr_set(err, gone, "delete from %s: not a live data file", file);

@@ -79,28 +79,6 @@ static floe_status fs_errno(floe_error *err, const char *what,
   return ferr_set(err, st, "%s %s: %s", what, path, strerror(e));
 }
 
-/* mkdir -p of the directory part of path. */
-static floe_status fs_mkdirs(const char *path, floe_error *err) {
-  char tmp[4096];
-  size_t n = strlen(path);
-  if (n >= sizeof tmp)
-    return ferr_set(err, FLOE_EINVAL, "store: path too long: %s", path);
-  memcpy(tmp, path, n + 1);
-  char *slash = strrchr(tmp, '/');
-  if (!slash || slash == tmp) return FLOE_OK;
-  *slash = '\0';
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-      return fs_errno(err, "mkdir", tmp);
-    *p = '/';
-  }
-  if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-    return fs_errno(err, "mkdir", tmp);
-  return FLOE_OK;
-}
-
 static floe_status fs_fsync_dir(const char *path, floe_error *err) {
   char dir[4096];
   size_t n = strlen(path);
@@ -114,6 +92,34 @@ static floe_status fs_fsync_dir(const char *path, floe_error *err) {
   int rc = fsync(fd);
   close(fd);
   if (rc != 0) return fs_errno(err, "fsync dir", dir);
+  return FLOE_OK;
+}
+
+/* mkdir -p of the directory part of path. A directory this call creates
+ * is made durable too (its parent is fsync'd), so a crash cannot lose the
+ * directory a committed file lives in. */
+static floe_status fs_mkdirs(const char *path, floe_error *err) {
+  char tmp[4096];
+  size_t n = strlen(path);
+  if (n >= sizeof tmp)
+    return ferr_set(err, FLOE_EINVAL, "store: path too long: %s", path);
+  memcpy(tmp, path, n + 1);
+  char *slash = strrchr(tmp, '/');
+  if (!slash || slash == tmp) return FLOE_OK;
+  *slash = '\0';
+  for (char *p = tmp + 1;; p++) {
+    if (*p != '/' && *p != '\0') continue;
+    char c = *p;
+    *p = '\0';
+    if (mkdir(tmp, 0755) == 0) {
+      /* new: its entry lives in the parent, which must reach the disk */
+      FLOE_TRY(fs_fsync_dir(tmp, err));
+    } else if (errno != EEXIST) {
+      return fs_errno(err, "mkdir", tmp);
+    }
+    *p = c;
+    if (c == '\0') break;
+  }
   return FLOE_OK;
 }
 
