@@ -33,6 +33,7 @@ typedef struct col_schema {
  * releases it with col_schema_unref. */
 floe_status col_schema_new(const col_field *fields, int n, col_schema **out,
                            floe_error *err);
+/* Adds a reference and returns s; release it with col_schema_unref. */
 col_schema *col_schema_ref(col_schema *s);
 void col_schema_unref(col_schema *s);
 /* Index of the field named name, or -1. */

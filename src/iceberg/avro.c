@@ -79,7 +79,7 @@ floe_status avro_block_end(fbuf *b, const avro_block *blk, floe_error *err) {
 floe_status avro_get_long(fcur *c, int64_t *out, floe_error *err) {
   uint64_t u;
   FLOE_TRY(fcur_uvarint(c, &u, err));
-  *out = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
+  *out = funzigzag(u);
   return FLOE_OK;
 }
 

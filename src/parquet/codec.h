@@ -23,7 +23,10 @@ floe_status pq_compress(pq_codec c, int level, void *zctx, const void *src,
 floe_status pq_decompress(pq_codec c, void *zctx, const void *src, size_t n,
                           void *dst, size_t dst_len, floe_error *err);
 
-/* Context helpers so callers can reuse zstd state across pages. */
+/* Context helpers so callers can reuse zstd state across pages. The caller
+ * owns the returned context and frees it with the matching _free (NULL is
+ * a no-op); NULL means out of memory, and the codec calls then fall back to
+ * one-shot (de)compression. */
 void *pq_zstd_cctx_new(void);
 void pq_zstd_cctx_free(void *ctx);
 void *pq_zstd_dctx_new(void);

@@ -3,15 +3,6 @@
 
 #include <string.h>
 
-int pq_level_bit_width(uint64_t v) {
-  int w = 0;
-  while (v) {
-    w++;
-    v >>= 1;
-  }
-  return w;
-}
-
 /* bw (0..64) bits LSB-first at bit position bit of p[0..nbytes); the caller
  * guarantees bit + bw <= 8 * nbytes. */
 static inline uint64_t get_bits(const uint8_t *p, size_t nbytes, uint64_t bit,
@@ -41,10 +32,6 @@ static floe_status uvarint(const uint8_t *p, size_t len, size_t *pos,
   if (st != FLOE_OK) return ferr_corrupt(err, "bad or truncated varint");
   *pos = c.pos;
   return FLOE_OK;
-}
-
-static int64_t unzigzag(uint64_t v) {
-  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
 /* ---- RLE / bit-packed hybrid ---- */
@@ -226,7 +213,7 @@ floe_status pq_delta_init(pq_delta *d, const uint8_t *p, size_t len, bool is32,
         err, "DELTA_BINARY_PACKED holds %llu values, the page %llu",
         (unsigned long long)d->total, (unsigned long long)max_total);
   d->per_mini = d->block_size / d->nmini;
-  d->last = (uint64_t)unzigzag(first);
+  d->last = (uint64_t)funzigzag(first);
   return FLOE_OK;
 }
 
@@ -250,7 +237,7 @@ static floe_status delta_load_mini(pq_delta *d, floe_error *err) {
 static floe_status delta_begin_block(pq_delta *d, floe_error *err) {
   uint64_t md;
   FLOE_TRY(uvarint(d->p, d->len, &d->pos, &md, err));
-  d->min_delta = (uint64_t)unzigzag(md);
+  d->min_delta = (uint64_t)funzigzag(md);
   if (d->nmini > d->len - d->pos)
     return ferr_corrupt(err, "DELTA_BINARY_PACKED bit widths past the end");
   d->widths = d->p + d->pos;

@@ -16,9 +16,6 @@
 
 #include "util/buf.h"
 
-/* Bits needed to hold v (0 for 0). */
-int pq_level_bit_width(uint64_t v);
-
 /* A borrowed byte string (into a page or dictionary buffer). */
 typedef struct pq_slice {
   const uint8_t *p;

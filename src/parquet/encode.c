@@ -6,15 +6,6 @@
 
 #include "util/hash.h"
 
-int pq_bit_width(uint64_t max) {
-  int w = 0;
-  while (max) {
-    w++;
-    max >>= 1;
-  }
-  return w;
-}
-
 /* ---- RLE / bit-packed hybrid ---- */
 
 /* Packs 8 values of bw bits into exactly bw bytes, LSB first. The

@@ -15,9 +15,6 @@
 #include "columnar/column.h"
 #include "util/buf.h"
 
-/* Bits needed to represent max (0 for 0). */
-int pq_bit_width(uint64_t max);
-
 /* Appends the RLE/bit-packed hybrid encoding of v[0..n) at bit width bw
  * (1..32), without any length prefix. Runs of 8 or more equal values become
  * RLE runs, the rest bit-packed groups of 8 (the last one zero-padded).

@@ -630,7 +630,7 @@ static floe_status load_dict(pq_reader *R, pq_colr *r, const pq_page_header *h,
  * prefix). */
 static floe_status open_levels_v1(pq_colr *r, fcur *c, int enc, int max,
                                   uint32_t n, pq_rle *out, floe_error *err) {
-  int bw = pq_level_bit_width((uint64_t)max);
+  int bw = fbit_width((uint64_t)max);
   if (enc == PQE_RLE) {
     uint32_t len;
     if (fcur_left(c) < 4) return colr_fail(r, err, "levels length missing");
@@ -790,10 +790,10 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
       if (l->is_list) r->rows_left -= h.num_rows;
       if (l->max_rep > 0)
         pq_rle_init(&r->rep, body, (size_t)h.rep_length,
-                    pq_level_bit_width((uint64_t)l->max_rep));
+                    fbit_width((uint64_t)l->max_rep));
       if (l->max_def > 0)
         pq_rle_init(&r->def, body + h.rep_length, (size_t)h.def_length,
-                    pq_level_bit_width((uint64_t)l->max_def));
+                    fbit_width((uint64_t)l->max_def));
       size_t lv = (size_t)h.rep_length + (size_t)h.def_length;
       size_t clen = (size_t)h.compressed_size - lv;
       size_t ulen = (size_t)h.uncompressed_size - lv;

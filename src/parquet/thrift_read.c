@@ -32,10 +32,6 @@ void tc_read_struct_end(tc_reader *t) {
   if (t->depth > 0) t->depth--;
 }
 
-static int64_t unzigzag(uint64_t v) {
-  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
 floe_status tc_read_field(tc_reader *t, int16_t *last_id, int *type,
                           int16_t *id, floe_error *err) {
   uint8_t b;
@@ -56,7 +52,7 @@ floe_status tc_read_field(tc_reader *t, int16_t *last_id, int *type,
   } else {
     uint64_t v;
     FLOE_TRY(fcur_uvarint(&t->c, &v, err));
-    int64_t s = unzigzag(v);
+    int64_t s = funzigzag(v);
     if (s < INT16_MIN || s > INT16_MAX)
       return tc_read_fail(t, err, "thrift field id out of range");
     *id = (int16_t)s;
@@ -78,7 +74,7 @@ static floe_status read_int(tc_reader *t, int type, int64_t *out,
                         type);
   uint64_t v;
   FLOE_TRY(fcur_uvarint(&t->c, &v, err));
-  *out = unzigzag(v);
+  *out = funzigzag(v);
   return FLOE_OK;
 }
 

@@ -655,7 +655,7 @@ static floe_status try_dict(pq_writer *w, chunk *c, floe_error *err) {
     plain_bytes = (size_t)(off[c->slots] - off[0]) + 4 * (size_t)c->nn;
   }
   if (full) return FLOE_OK;
-  int bw = pq_bit_width(w->dict.count - 1);
+  int bw = fbit_width(w->dict.count - 1);
   if (bw == 0) bw = 1;
   size_t dict_bytes = w->dict.page.len + ((size_t)c->nn * (size_t)bw + 7) / 8;
   if (dict_bytes >= plain_bytes) return FLOE_OK;
@@ -669,13 +669,14 @@ static floe_status try_dict(pq_writer *w, chunk *c, floe_error *err) {
 }
 
 /* Appends a level run for v1 (4-byte length prefix) or v2 (bare). */
+/* all_level >= 0: every level equals it (one run); else lv holds them. */
 static floe_status put_levels(fbuf *b, bool prefix, const uint8_t *lv, size_t n,
-                              int bw, bool all_max, floe_error *err) {
+                              int bw, int all_level, floe_error *err) {
   size_t at = b->len;
   if (prefix) FLOE_TRY(fbuf_zero(b, 4, err));
   size_t start = b->len;
-  if (all_max)
-    FLOE_TRY(pq_rle_encode_run((1u << bw) - 1, n, bw, b, err));
+  if (all_level >= 0)
+    FLOE_TRY(pq_rle_encode_run((uint32_t)all_level, n, bw, b, err));
   else
     FLOE_TRY(pq_rle_encode_u8(lv, n, bw, b, err));
   if (prefix) {
@@ -734,11 +735,11 @@ static floe_status write_data_page(pq_writer *w, const chunk *c,
   fbuf_reset(lv);
   size_t rep_len = 0, def_len = 0;
   if (lf->max_rep) {
-    FLOE_TRY(put_levels(lv, !v2, w->rep.data + l0, nlev, 1, false, err));
+    FLOE_TRY(put_levels(lv, !v2, w->rep.data + l0, nlev, 1, -1, err));
     rep_len = lv->len;
   }
   if (lf->max_def) {
-    int bw = pq_bit_width((uint64_t)lf->max_def);
+    int bw = fbit_width((uint64_t)lf->max_def);
     bool all = !lf->list && (v1 - v0) == (s1 - s0);
     const uint8_t *levels = NULL;
     if (lf->list) {
@@ -751,7 +752,8 @@ static floe_status write_data_page(pq_writer *w, const chunk *c,
         w->lvl8.data[i - s0] = (vb[i >> 3] >> (i & 7)) & 1;
       levels = w->lvl8.data;
     }
-    FLOE_TRY(put_levels(lv, !v2, levels, nlev, bw, all, err));
+    FLOE_TRY(
+        put_levels(lv, !v2, levels, nlev, bw, all ? lf->max_def : -1, err));
     def_len = lv->len - rep_len;
   }
   fbuf *vb = v2 ? &w->vals : lv;

@@ -81,6 +81,15 @@ static inline uint32_t fbe32(const uint8_t *p) {
          ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
+/* Bits needed to hold max (0 for 0). */
+static inline int fbit_width(uint64_t max) {
+  return max ? 64 - __builtin_clzll(max) : 0;
+}
+/* Zigzag-decoded varint value (thrift, avro, parquet delta). */
+static inline int64_t funzigzag(uint64_t v) {
+  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
 /* ---- fcur: bounds-checked reading of untrusted bytes ---- */
 
 typedef struct fcur {

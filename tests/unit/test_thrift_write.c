@@ -151,11 +151,11 @@ static void test_errors_are_sticky(void **state) {
 
 static void test_bit_width(void **state) {
   (void)state;
-  assert_int_equal(pq_bit_width(0), 0);
-  assert_int_equal(pq_bit_width(1), 1);
-  assert_int_equal(pq_bit_width(7), 3);
-  assert_int_equal(pq_bit_width(8), 4);
-  assert_int_equal(pq_bit_width(UINT32_MAX), 32);
+  assert_int_equal(fbit_width(0), 0);
+  assert_int_equal(fbit_width(1), 1);
+  assert_int_equal(fbit_width(7), 3);
+  assert_int_equal(fbit_width(8), 4);
+  assert_int_equal(fbit_width(UINT32_MAX), 32);
 }
 
 static void test_rle_spec_example(void **state) {
