@@ -760,9 +760,19 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
     const uint8_t *vals;
     size_t vlen;
     if (h.type == PQP_DATA_PAGE) {
-      FLOE_TRY(decompress(R, r, body, (size_t)h.compressed_size,
-                          (size_t)h.uncompressed_size, &r->page_buf, err));
-      fcur c = fcur_make(r->page_buf.data, r->page_buf.len, R->name, 0);
+      /* an uncompressed page is read where it lies: the chunk is in memory */
+      const uint8_t *page = body;
+      size_t plen = (size_t)h.compressed_size;
+      if (r->codec != PQ_CODEC_NONE) {
+        FLOE_TRY(decompress(R, r, body, (size_t)h.compressed_size,
+                            (size_t)h.uncompressed_size, &r->page_buf, err));
+        page = r->page_buf.data;
+        plen = r->page_buf.len;
+      } else if (h.compressed_size != h.uncompressed_size) {
+        return colr_fail(r, err, "uncompressed page of %d bytes claims %d",
+                         (int)h.compressed_size, (int)h.uncompressed_size);
+      }
+      fcur c = fcur_make(page, plen, R->name, 0);
       if (l->max_rep > 0)
         FLOE_TRY(open_levels_v1(r, &c, h.rep_encoding, l->max_rep, nv, &r->rep,
                                 err));
