@@ -157,7 +157,8 @@ static inline const uint8_t *col_get_bytes(const col_column *c, int64_t i,
                                            size_t *n) {
   const int32_t *o = col_offsets(c);
   *n = (size_t)(o[i + 1] - o[i]);
-  return c->values.data + o[i];
+  /* a column of only empty values may have no buffer: NULL + 0 is UB */
+  return c->values.data ? c->values.data + o[i] : (const uint8_t *)"";
 }
 /* Pointer to row i's fixed-width value. */
 static inline const void *col_get_fixed(const col_column *c, int64_t i,
@@ -277,7 +278,7 @@ static inline floe_status col_bytes_begin(col_column *c, size_t n,
     return col_too_big_(c, n, err);
   if (FLOE_UNLIKELY(!col_room_(c, n) || c->offsets.cap - c->offsets.len < 4))
     FLOE_TRY(col_grow_(c, n, err));
-  *dst = c->values.data + c->values.len;
+  *dst = c->values.data ? c->values.data + c->values.len : NULL;
   return FLOE_OK;
 }
 

@@ -497,8 +497,30 @@ static void test_extend_fixed(void **state) {
   col_free(&c);
 }
 
+/* A column holding only empty strings may have no value buffer at all:
+ * reading and copying it must not do pointer arithmetic on NULL. */
+static void test_only_empty_strings(void **state) {
+  (void)state;
+  col_dtype t = {.id = COL_UTF8};
+  col_column c, d;
+  assert_int_equal(col_init(&c, t, NULL), FLOE_OK);
+  assert_int_equal(col_init(&d, t, NULL), FLOE_OK);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(col_append_bytes(&c, "", 0, NULL), FLOE_OK);
+  size_t n = 99;
+  const uint8_t *p = col_get_bytes(&c, 2, &n);
+  assert_non_null(p);
+  assert_int_equal(n, 0);
+  assert_int_equal(col_append_range(&d, &c, 0, 3, NULL), FLOE_OK);
+  assert_int_equal(d.length, 3);
+  assert_true(col_value_equal(&c, 1, &d, 1));
+  col_free(&c);
+  col_free(&d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_only_empty_strings),
       cmocka_unit_test(test_extend_fixed),
       cmocka_unit_test(test_type_names),
       cmocka_unit_test(test_every_type),
