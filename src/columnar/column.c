@@ -442,7 +442,7 @@ floe_status col_append_range(col_column *c, const col_column *src, int64_t from,
         col_truncate(c, old_len);
         return st;
       }
-    } else {
+    } else if (nbytes) {
       memcpy(c->values.data + c->values.len, src->values.data + sbase, nbytes);
       c->values.len += nbytes;
     }

@@ -700,6 +700,7 @@ static floe_status put_values(const chunk *c, fbuf *b, int64_t s0, int64_t s1,
                           err);
   if (c->lf->width) {
     size_t w = (size_t)c->lf->width;
+    if (v1 == v0) return FLOE_OK; /* an all-null page has no plain bytes */
     return fbuf_append(b, c->plain + (size_t)v0 * w, (size_t)(v1 - v0) * w,
                        err);
   }

@@ -413,6 +413,7 @@ floe_status fstore_get_all(fstore *s, const char *key, size_t max, fbuf *out,
   if (size > max)
     return ferr_set(err, FLOE_ENOMEM, "%s is %llu bytes, limit %zu", key,
                     (unsigned long long)size, max);
+  if (size == 0) return FLOE_OK;
   FLOE_TRY(fbuf_reserve(out, (size_t)size, err));
   FLOE_TRY(
       fstore_get_range(s, key, 0, out->data + out->len, (size_t)size, err));
