@@ -179,6 +179,7 @@ typedef struct loc {
 
 typedef struct attempt {
   ice_txn *x;
+  bool swapped; /* the catalog swap was tried: its outcome may be unknown */
   const ice_metadata *md;
   const ice_snapshot *cur;
   int64_t sid, seq;
@@ -1079,9 +1080,11 @@ static floe_status run_attempt(attempt *a, bool first, int64_t *sid_out,
   a->stats.metadata_s = t1 - t0;
   t0 = t1;
   /* what ice_catalog_commit_table does, split to time the two halves */
-  if (!st)
+  if (!st) {
+    a->swapped = true;
     st = ice_catalog_commit(t->cat, t->ns, t->name, t->md_loc, mb.data, mb.len,
                             &loc, err);
+  }
   fbuf_free(&mb);
   a->stats.swap_s = mono_s() - t0;
   if (!st) {
@@ -1121,9 +1124,11 @@ floe_status ice_txn_commit(ice_txn *x, int64_t *snapshot_id, floe_error *err) {
     memset(&a, 0, sizeof a);
     a.x = x;
     st = run_attempt(&a, tries == 0, snapshot_id, err);
-    /* nothing of a lost attempt is referenced: take its files back */
+    /* nothing of a failed attempt is referenced: take its files back,
+     * unless the swap failed in a way that may have landed (e.g. a lost
+     * connection): then they stay for orphan removal to judge */
     bool final = a.final;
-    attempt_clear(&a, st == FLOE_ECONFLICT);
+    attempt_clear(&a, st != FLOE_OK && (st == FLOE_ECONFLICT || !a.swapped));
     if (st != FLOE_ECONFLICT || final) break;
     if (tries + 1 >= MAX_TRIES) {
       st = ferr_set(err, FLOE_ECONFLICT,
