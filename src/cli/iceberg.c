@@ -351,13 +351,9 @@ static int cmd_scan(int argc, char **argv) {
   if (snapshot && !parse_id(snapshot, &snap))
     return cli_usage_error(cmd, "--snapshot: '%s' is not a snapshot id",
                            snapshot);
-  bool json = false;
-  if (format) {
-    if (strcmp(format, "jsonl") == 0)
-      json = true;
-    else if (strcmp(format, "csv") != 0)
-      return cli_usage_error(cmd, "--format: '%s' is not csv or jsonl", format);
-  }
+  bool json;
+  int frc = cli_parse_format(cmd, format, &json);
+  if (frc >= 0) return frc;
   char *list = NULL;
   const char **names = NULL;
   int nnames = 0;

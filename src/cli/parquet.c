@@ -450,13 +450,9 @@ static int cmd_cat(int argc, char **argv) {
   case CLI_PARSE_OK: break;
   }
   if (npos != 1) return cli_usage_error(cmd, "expected a FILE");
-  bool json = false;
-  if (format) {
-    if (strcmp(format, "jsonl") == 0)
-      json = true;
-    else if (strcmp(format, "csv") != 0)
-      return cli_usage_error(cmd, "--format: '%s' is not csv or jsonl", format);
-  }
+  bool json;
+  int frc = cli_parse_format(cmd, format, &json);
+  if (frc >= 0) return frc;
 
   char *list = NULL;
   const char **names = NULL;

@@ -126,3 +126,13 @@ int cli_split_columns(const char *cmd, const char *columns, char **list,
   *n = cnt;
   return -1;
 }
+
+int cli_parse_format(const char *cmd, const char *format, bool *json) {
+  *json = false;
+  if (!format || strcmp(format, "csv") == 0) return -1;
+  if (strcmp(format, "jsonl") == 0) {
+    *json = true;
+    return -1;
+  }
+  return cli_usage_error(cmd, "--format: '%s' is not csv or jsonl", format);
+}

@@ -38,4 +38,8 @@ floe_status cli_out_flush(fbuf *out, floe_error *err);
 int cli_split_columns(const char *cmd, const char *columns, char **list,
                       const char ***names, int *n);
 
+/* Parses a --format value (NULL = csv): *json says jsonl. Returns -1 on
+ * success, else the exit code of the usage error it printed naming cmd. */
+int cli_parse_format(const char *cmd, const char *format, bool *json);
+
 #endif
