@@ -85,8 +85,8 @@ typedef struct tidx_cover {
  * hashes is borrowed (the builder may sort a copy).
  */
 floe_status tidx_file_build(const char *path, const tidx_cover *files,
-                            int nfiles, const uint64_t *hashes, tidx_file **out,
-                            floe_error *err);
+                            int nfiles, const uint64_t *hashes,
+                            tidx_file **out, floe_error *err);
 /* Opens (mmaps) an index file. slots[i] is the caller's slot for the i-th
  * covered file (tidx_file_covers tells which files, in order); pass NULL to
  * read the cover list first and call tidx_file_set_slots after. Corrupt or
