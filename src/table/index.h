@@ -93,20 +93,24 @@ typedef struct tidx_cover {
 floe_status tidx_file_build(const char *path, const tidx_cover *files,
                             int nfiles, const uint64_t *hashes, tidx_file **out,
                             floe_error *err);
-/* Opens (mmaps) an index file. slots[i] is the caller's slot for the i-th
- * covered file (tidx_file_covers tells which files, in order); pass NULL to
- * read the cover list first and call tidx_file_set_slots after. Corrupt or
- * truncated files: FLOE_ECORRUPT naming the file. */
+/* Opens (mmaps) an index file, checking its header, sizes, CRCs and
+ * directory (it reads the whole file once). The i-th covered file's slot is
+ * i until tidx_file_set_slot gives it the caller's (tidx_file_cover_path tells
+ * which files, in order). Corrupt or truncated files: FLOE_ECORRUPT naming
+ * the file; a missing file FLOE_ENOTFOUND. */
 floe_status tidx_file_open(const char *path, tidx_file **out, floe_error *err);
 int tidx_file_ncovers(const tidx_file *f);
 /* The i-th covered file's path (borrowed from f) and rows. */
 const char *tidx_file_cover_path(const tidx_file *f, int i, int64_t *rows);
 void tidx_file_set_slot(tidx_file *f, int i, uint32_t slot);
+uint32_t tidx_file_slot(const tidx_file *f, int i);
 void tidx_file_lookup(const tidx_file *f, uint64_t hash, tidx_visit_fn fn,
                       void *arg);
 /*
  * Merges indexes into one new file at path, keeping only the covered files
- * for which live(arg, slot) is true (dead files' entries are dropped). The
+ * for which live(arg, slot) is true (dead files' entries are dropped; live
+ * NULL keeps all). The output covers the live files in input order with
+ * their slots. Streaming: memory is the output file's mapping only. The
  * inputs stay open and valid; the caller swaps and frees them.
  */
 typedef bool (*tidx_live_fn)(void *arg, uint32_t slot);
