@@ -143,7 +143,9 @@ void pgo_decoder_free(pgo_decoder *d) {
  * allocation. */
 static floe_status grow(void **arr, size_t *cap, size_t n, size_t sz,
                         floe_error *err) {
-  if (n <= *cap) return FLOE_OK;
+  /* allocates even for n == 0: pointers into the array are then never
+   * NULL + 0 */
+  if (n <= *cap && *arr) return FLOE_OK;
   size_t c = *cap ? *cap : 16;
   while (c < n) c *= 2;
   void *p = realloc(*arr, c * sz);
