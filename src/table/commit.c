@@ -186,9 +186,13 @@ static tbl_bits *chunk_dead(const tbl_txn *x, const tbl_chunk *c) {
   return b;
 }
 
-typedef struct newloc {
-  uint64_t hash, loc;
-} newloc;
+/* Index entries to add: hashes[r] -> (id, row0 + r), r < n. The hashes
+ * live in the chunk or batch until the txn is freed. */
+typedef struct newrun {
+  const uint64_t *hashes;
+  int64_t n;
+  uint32_t id, row0;
+} newrun;
 
 typedef struct plan {
   bool trunc;
@@ -200,8 +204,9 @@ typedef struct plan {
   int nfile;
   tbl_file **files; /* spill files */
   tbl_fidx **fidx;
-  int64_t nnew;
-  newloc *nl; /* index entries to add */
+  int64_t nnew; /* rows in runs */
+  int nrun, caprun;
+  newrun *runs;
 } plan;
 
 static void plan_free(plan *p, int nchunk) {
@@ -216,7 +221,25 @@ static void plan_free(plan *p, int nchunk) {
   }
   free(p->files);
   free(p->fidx);
-  free(p->nl);
+  free(p->runs);
+}
+
+static floe_status add_run(plan *p, const uint64_t *h, int64_t n, uint32_t id,
+                           uint32_t row0, floe_error *err) {
+  if (p->nrun == p->caprun) {
+    int cap = p->caprun ? p->caprun * 2 : 16;
+    void *q = realloc(p->runs, (size_t)cap * sizeof *p->runs);
+    if (!q) return ferr_nomem(err, (size_t)cap * sizeof *p->runs);
+    p->runs = q;
+    p->caprun = cap;
+  }
+  newrun *r = &p->runs[p->nrun++];
+  r->hashes = h;
+  r->n = n;
+  r->id = id;
+  r->row0 = row0;
+  p->nnew += n;
+  return FLOE_OK;
 }
 
 /* Marks the committed row at loc deleted, cloning a pinned bitmap. mu. */
@@ -292,11 +315,7 @@ static floe_status copy_tail(floe_table *t, const tbl_chunk *c,
       FLOE_TRY(col_append_range(&a->b->cols[i], &c->b->cols[i], r, n, err));
     memcpy(a->hash + at, c->hash + r, (size_t)n * sizeof *a->hash);
     a->b->length = at + n;
-    for (int64_t k = 0; k < n; k++) {
-      p->nl[p->nnew].hash = c->hash[r + k];
-      p->nl[p->nnew].loc = TIDX_LOC(a->id, at + k);
-      p->nnew++;
-    }
+    FLOE_TRY(add_run(p, c->hash + r, n, a->id, (uint32_t)at, err));
     int64_t bytes = c->bytes * n / (len ? len : 1);
     a->bytes += bytes;
     t->mem_bytes += bytes;
@@ -357,16 +376,14 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   }
 
   /* index entries to add: at most every in-memory row */
-  int64_t mem_rows = x->nrows - x->spilled;
   if (!st) {
-    p.nl = malloc((size_t)(mem_rows ? mem_rows : 1) * sizeof *p.nl);
     p.dead = calloc((size_t)nchunk + 1, sizeof *p.dead);
     p.batches = calloc((size_t)nchunk + 1, sizeof *p.batches);
     p.files = calloc((size_t)x->nseg + 1, sizeof *p.files);
     p.fidx = calloc((size_t)x->nseg + 1, sizeof *p.fidx);
     p.locs = malloc((size_t)(x->nop ? x->nop : 1) * sizeof *p.locs);
-    if (!p.nl || !p.dead || !p.batches || !p.files || !p.fidx || !p.locs)
-      st = ferr_nomem(err, (size_t)mem_rows * sizeof *p.nl);
+    if (!p.dead || !p.batches || !p.files || !p.fidx || !p.locs)
+      st = ferr_nomem(err, (size_t)nchunk * sizeof *p.dead);
   }
   for (int i = 0; i < nchunk && !st; i++) {
     p.dead[i] = chunk_dead(x, &x->chunks[i]);
@@ -474,11 +491,15 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
     c->hash = NULL;
     p.dead[i] = NULL;
     p.batches[p.nbatch++] = b;
-    for (int64_t r = 0; r < x->batch_rows; r++) {
-      if (tbl_bits_get(b->del, r)) continue;
-      p.nl[p.nnew].hash = b->hash[r];
-      p.nl[p.nnew].loc = TIDX_LOC(b->id, r);
-      p.nnew++;
+    for (int64_t r = 0; r < x->batch_rows && !st;) {
+      if (tbl_bits_get(b->del, r)) {
+        r++;
+        continue;
+      }
+      int64_t e = r + 1;
+      while (e < x->batch_rows && !tbl_bits_get(b->del, e)) e++;
+      st = add_run(&p, b->hash + r, e - r, b->id, (uint32_t)r, err);
+      r = e;
     }
   }
   for (int i = 0; i < p.nfile && !st; i++) {
@@ -535,8 +556,9 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
     }
   }
   tidx_mem *m = t->ngen ? t->gen[t->ngen - 1].m : NULL;
-  for (int64_t i = 0; i < p.nnew && !st; i++)
-    st = tidx_mem_insert(m, p.nl[i].hash, p.nl[i].loc, err);
+  for (int i = 0; i < p.nrun && !st; i++)
+    st = tidx_mem_insert_run(m, p.runs[i].hashes, p.runs[i].n, p.runs[i].id,
+                             p.runs[i].row0, err);
   for (int i = 0; i < p.nfile && !st; i++) {
     st = tbl_fidx_push(t, p.fidx[i], err);
     if (!st) p.fidx[i] = NULL;
