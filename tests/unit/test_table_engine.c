@@ -6,6 +6,7 @@
  * skip on replay, read-state isolation. Every check scans a fresh read state
  * and compares it row by row with the expected rows.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -424,6 +425,143 @@ static void test_projection(void **state) {
   floe_read_state_release(rs);
 }
 
+static void test_spill(void **state) {
+  efx *f = *state;
+  /* reopen with a tiny spill threshold: a txn spills every few rows */
+  efx_drop_rows(f);
+  EOK(floe_table_close(f->t, E));
+  f->cfg.txn_spill_bytes = 600;
+  efx_open(f, 1);
+  eset want = {0, 0, NULL};
+  for (int i = 0; i < 10; i++) {
+    ins(f, 1, i, "committed", i);
+    eset_add(&want, i, "committed", 1, i);
+  }
+  EOK(floe_commit(f->t, 1, 10, E));
+  char v[32];
+  for (int i = 100; i < 400; i++) {
+    snprintf(v, sizeof v, "s%d", i);
+    ins(f, 2, i, v, i);
+  }
+  /* updates and deletes of spilled rows, TOAST from a spilled row, a
+   * subtransaction that inserts and deletes across spills and aborts */
+  erow_set(f->r, 105, NULL, 1, -105);
+  EOK(floe_row_set_unchanged(f->r, 1, E));
+  EOK(floe_update(f->t, 2, 2, NULL, f->r, E));
+  del(f, 2, 110);
+  del(f, 2, 3);
+  for (int i = 400; i < 450; i++) {
+    erow_set(f->r, i, "sub", 1, i);
+    EOK(floe_insert(f->t, 2, 21, f->r, E));
+  }
+  erow_set(f->o, 120, NULL, 0, 0);
+  EOK(floe_delete(f->t, 2, 21, f->o, E));
+  EOK(floe_abort(f->t, 2, 21, E));
+  del(f, 2, 399);
+  floe_table_stats st;
+  floe_table_stats_get(f->t, &st);
+  assert_true(st.open_txns == 1);
+  EOK(floe_commit(f->t, 2, 20, E));
+  for (int i = 100; i < 400; i++) {
+    if (i == 110 || i == 399) continue;
+    snprintf(v, sizeof v, "s%d", i);
+    eset_add(&want, i, v, 1, i == 105 ? -105 : i);
+  }
+  eset_del_id(&want, 3);
+  CHECK(f, &want);
+  floe_table_stats_get(f->t, &st);
+  assert_true(st.data_files >= 5); /* the spills became data files */
+  assert_true(st.mem_rows < 100);
+  /* committed spill rows are deletable through the index */
+  del(f, 3, 200);
+  del(f, 3, 105);
+  EOK(floe_commit(f->t, 3, 30, E));
+  eset_del_id(&want, 200);
+  eset_del_id(&want, 105);
+  CHECK(f, &want);
+  EOK(floe_table_flush(f->t, E));
+  CHECK(f, &want);
+  efx_drop_rows(f);
+  EOK(floe_table_close(f->t, E));
+  efx_open(f, 1);
+  CHECK(f, &want);
+  del(f, 4, 300);
+  EOK(floe_commit(f->t, 4, 40, E));
+  eset_del_id(&want, 300);
+  CHECK(f, &want);
+  /* an aborted spilled txn leaves no file behind in the spill directory */
+  for (int i = 1000; i < 1100; i++) ins(f, 5, i, "never", i);
+  EOK(floe_abort(f->t, 5, 5, E));
+  char spill[128];
+  snprintf(spill, sizeof spill, "%s/.floe/public.t/spill", f->dir);
+  DIR *d = opendir(spill);
+  assert_non_null(d);
+  struct dirent *e;
+  int n = 0;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  assert_int_equal(n, 0);
+  CHECK(f, &want);
+  eset_free(&want);
+}
+
+static void test_compaction(void **state) {
+  efx *f = *state;
+  eset want = {0, 0, NULL};
+  /* ten small files */
+  for (int k = 0; k < 10; k++) {
+    for (int i = 0; i < 20; i++) {
+      ins(f, (uint32_t)k + 1, k * 100 + i, "c", i);
+      eset_add(&want, k * 100 + i, "c", 1, i);
+    }
+    EOK(floe_commit(f->t, (uint32_t)k + 1, (uint64_t)(k + 1) * 10, E));
+    EOK(floe_table_flush(f->t, E));
+  }
+  /* deletes committed to Iceberg, then more that are not yet */
+  for (int k = 0; k < 10; k++) {
+    del(f, 50, k * 100 + 3);
+    eset_del_id(&want, k * 100 + 3);
+  }
+  EOK(floe_commit(f->t, 50, 500, E));
+  EOK(floe_table_flush(f->t, E));
+  for (int k = 0; k < 10; k += 2) {
+    del(f, 51, k * 100 + 7);
+    eset_del_id(&want, k * 100 + 7);
+  }
+  erow_set(f->r, 905, "upd", 1, -1);
+  EOK(floe_update(f->t, 51, 51, NULL, f->r, E));
+  eset_del_id(&want, 905);
+  eset_add(&want, 905, "upd", 1, -1);
+  EOK(floe_commit(f->t, 51, 510, E));
+  floe_table_stats st;
+  floe_table_stats_get(f->t, &st);
+  assert_int_equal(st.data_files, 10);
+  EOK(floe_table_compact(f->t, 1, E));
+  floe_table_stats_get(f->t, &st);
+  assert_int_equal(st.data_files, 1);
+  assert_int_equal(st.compactions, 1);
+  CHECK(f, &want);
+  /* deletes resolve against the compacted file */
+  del(f, 52, 101);
+  eset_del_id(&want, 101);
+  EOK(floe_commit(f->t, 52, 520, E));
+  CHECK(f, &want);
+  EOK(floe_table_flush(f->t, E));
+  assert_int_equal(floe_durable_lsn(f->t), 520);
+  CHECK(f, &want);
+  efx_drop_rows(f);
+  EOK(floe_table_close(f->t, E));
+  efx_open(f, 1);
+  CHECK(f, &want);
+  floe_table_stats_get(f->t, &st);
+  assert_int_equal(st.data_files, 2); /* compacted + the last flush */
+  /* a threshold pass: nothing to do with 2 files */
+  EOK(floe_table_compact(f->t, 0, E));
+  CHECK(f, &want);
+  eset_free(&want);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_insert_commit_visible, setup_keyed,
@@ -446,6 +584,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_read_state_isolation, setup_keyed,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_projection, setup_keyed, teardown),
+      cmocka_unit_test_setup_teardown(test_spill, setup_keyed, teardown),
+      cmocka_unit_test_setup_teardown(test_compaction, setup_keyed, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
