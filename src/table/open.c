@@ -229,11 +229,7 @@ static floe_status match_columns(const tbl_schema *s, const floe_column *cols,
       return ferr_set(err, FLOE_EINVAL,
                       "column %d is %s in the table, %s in the definition", i,
                       f->name, cols[i].name ? cols[i].name : "(null)");
-    if (t.id != f->type.id || t.precision != f->type.precision ||
-        t.scale != f->type.scale ||
-        (t.id == COL_LIST && (t.elem != f->type.elem ||
-                              t.elem_precision != f->type.elem_precision ||
-                              t.elem_scale != f->type.elem_scale)))
+    if (!tbl_same_type(f->type, t))
       return ferr_set(err, FLOE_EINVAL,
                       "column %s is %s in the table, %s in the definition",
                       f->name, col_dtype_format(f->type, a, sizeof a),

@@ -320,6 +320,9 @@ floe_status tbl_col_default(col_column *c, const char *json, int64_t n,
 floe_status tbl_batch_convert(const col_batch *b, const tbl_schema *s,
                               col_batch **out, floe_error *err);
 
+/* Types equal as Iceberg sees them (int16 reads back as int32). */
+bool tbl_same_type(col_dtype a, col_dtype b);
+
 /* Makes directories (mkdir -p). */
 floe_status tbl_mkdirs(const char *path, floe_error *err);
 /* "<dir>/<prefix><uuid><suffix>" (malloc'd). */
