@@ -278,7 +278,8 @@ static floe_status truncate_view(floe_table *t, floe_error *err) {
   for (int i = 0; i < t->nmem; i++) tbl_batch_unref(t->mem[i]);
   t->nmem = 0;
   t->active = NULL;
-  t->mem_rows = t->mem_bytes = 0;
+  t->mem_rows = 0;
+  t->mem_bytes = 0;
   t->trunc_gen++;
   return FLOE_OK;
 }

@@ -49,7 +49,7 @@ static int64_t committed_del(const tbl_file *f) {
   return f->committed ? f->committed->ndel : 0;
 }
 
-/* Chooses the files of this pass (mu held). */
+/* Chooses the files of this pass (ix + mu held). */
 static floe_status pick(floe_table *t, int force, cpin *p, floe_error *err) {
   memset(p, 0, sizeof *p);
   p->f = calloc((size_t)t->nfiles + 1, sizeof *p->f);
@@ -367,10 +367,12 @@ static floe_status install(floe_table *t, const cpin *p, tbl_file *nf,
 
 floe_status tbl_compact(floe_table *t, int force, floe_error *err) {
   cpin p;
+  pthread_mutex_lock(&t->ix); /* next_slot */
   pthread_mutex_lock(&t->mu);
   floe_status st = pick(t, force, &p, err);
   tbl_schema *s = tbl_schema_ref(t->schema);
   pthread_mutex_unlock(&t->mu);
+  pthread_mutex_unlock(&t->ix);
   if (st || !p.n) {
     cpin_free(&p);
     tbl_schema_unref(s);

@@ -537,6 +537,7 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
   if (!t) return ferr_nomem(err, sizeof *t);
   atomic_init(&t->refs, 1);
   atomic_init(&t->txn_bytes, 0);
+  atomic_init(&t->mem_bytes, 0);
   pthread_mutex_init(&t->maint, NULL);
   pthread_mutex_init(&t->ix, NULL);
   pthread_mutex_init(&t->mu, NULL);

@@ -239,7 +239,8 @@ struct floe_table {
   uint64_t trunc_gen;         /* +1 per applied truncate */
   tbl_batch *asnap;           /* copy of the active batch for read states */
   uint64_t asnap_version;
-  int64_t mem_rows, mem_bytes;
+  int64_t mem_rows;
+  atomic_llong mem_bytes; /* also read by ingest without a lock (spills) */
 
   /* ---- index (ix) ---- */
   int ngen;
