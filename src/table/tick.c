@@ -132,7 +132,8 @@ floe_status tbl_housekeep(floe_table *t, floe_error *err) {
   floe_status st = ice_table_expire_snapshots(t->ice, older,
                                               t->cfg.keep_snapshots, NULL, err);
   if (!st && orphans_ok)
-    st = ice_table_remove_orphans(t->ice, t->cfg.orphan_age_ms, NULL, err);
+    st = ice_table_remove_orphans(t->ice, tbl_wall_ms() - t->cfg.orphan_age_ms,
+                                  NULL, err);
   pthread_mutex_lock(&t->mu);
   t->nsnapshots = ice_table_metadata(t->ice)->nsnapshots;
   pthread_mutex_unlock(&t->mu);
