@@ -369,14 +369,29 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   int nchunk = x->nchunk;
   floe_status st = FLOE_OK;
 
-  /* 1. spill files into the data directory */
-  int moved = 0;
-  while (moved < x->nseg && !st) {
-    st = move_file(t, x->segs[moved].tmp, x->segs[moved].df.file_path, err);
-    if (!st) moved++;
+  /* 1. spill files: their dead rows; the live ones move into the data
+   * directory (a segment with no live row stays a spill file, deleted
+   * with the txn) */
+  tbl_dv **sdv = calloc((size_t)x->nseg + 1, sizeof *sdv);
+  if (!sdv) st = ferr_nomem(err, (size_t)x->nseg * sizeof *sdv);
+  for (int i = 0; i < x->nseg && !st; i++) {
+    tbl_seg *sg = &x->segs[i];
+    st = tbl_dv_new(&sdv[i], err);
+    for (int64_t r = 0; r < sg->rows && !st; r++)
+      if (tbl_txn_dead(x, sg->g0 + r))
+        st = tbl_dv_add(sdv[i], (uint64_t)r, err);
+  }
+  char **moved = calloc((size_t)x->nseg + 1, sizeof *moved);
+  int nmoved = 0;
+  if (!st && !moved) st = ferr_nomem(err, (size_t)x->nseg * sizeof *moved);
+  for (int i = 0; i < x->nseg && !st; i++) {
+    tbl_seg *sg = &x->segs[i];
+    if (sdv[i]->ndel == sg->rows) continue;
+    st = move_file(t, sg->tmp, sg->df.file_path, err);
+    if (!st && !(moved[nmoved++] = strdup(sg->df.file_path)))
+      st = ferr_nomem(err, strlen(sg->df.file_path));
   }
 
-  /* index entries to add: at most every in-memory row */
   if (!st) {
     p.dead = calloc((size_t)nchunk + 1, sizeof *p.dead);
     p.batches = calloc((size_t)nchunk + 1, sizeof *p.batches);
@@ -390,10 +405,10 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
     p.dead[i] = chunk_dead(x, &x->chunks[i]);
     if (!p.dead[i]) st = ferr_nomem(err, (size_t)x->batch_rows / 8);
   }
-
-  /* spill files' deletes (dead rows) */
+  /* moved segments become files */
   for (int i = 0; i < x->nseg && !st; i++) {
     tbl_seg *sg = &x->segs[i];
+    if (sdv[i]->ndel == sg->rows) continue;
     tbl_file *f = NULL;
     ice_data_file df = sg->df;
     memset(&sg->df, 0, sizeof sg->df);
@@ -402,33 +417,35 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
       ice_data_file_free(&df);
       break;
     }
+    tbl_dv_unref(f->del);
+    f->del = sdv[i];
+    sdv[i] = NULL;
     p.files[p.nfile] = f;
     p.fidx[p.nfile] = sg->idx;
     sg->idx = NULL;
     p.nfile++;
     free(sg->tmp); /* moved: not a spill file any more */
     sg->tmp = NULL;
-    for (int64_t r = 0; r < sg->rows && !st; r++)
-      if (tbl_txn_dead(x, sg->g0 + r))
-        st = tbl_dv_add(f->del, (uint64_t)r, err);
   }
+  for (int i = 0; i < x->nseg && sdv; i++) tbl_dv_unref(sdv[i]);
+  free(sdv);
   if (st) {
     /* the moved files become orphans: delete them */
-    for (int i = 0; i < moved; i++) {
-      const char *path =
-          p.nfile > i ? p.files[i]->df.file_path : x->segs[i].df.file_path;
-      if (path) {
-        char *key = NULL;
-        floe_error e2;
-        if (ice_catalog_key(t->cat, path, &key, &e2) == FLOE_OK)
-          (void)fstore_del(t->cat->store, key, &e2);
-        free(key);
-      }
+    for (int i = 0; i < nmoved; i++) {
+      char *key = NULL;
+      floe_error e2;
+      if (ice_catalog_key(t->cat, moved[i], &key, &e2) == FLOE_OK)
+        (void)fstore_del(t->cat->store, key, &e2);
+      free(key);
     }
+    for (int i = 0; i < nmoved; i++) free(moved[i]);
+    free(moved);
     plan_free(&p, nchunk);
     tbl_txn_free(t, x);
     return st;
   }
+  for (int i = 0; i < nmoved; i++) free(moved[i]);
+  free(moved);
 
   /* 2. resolve deletes of committed rows */
   pthread_mutex_lock(&t->ix);
@@ -534,8 +551,10 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   }
   if (!st) {
     t->applied = commit_lsn;
-    t->version++;
-    t->changes++;
+    if (p.trunc || p.nloc || p.nnew || p.nfile) {
+      t->version++;
+      t->changes++;
+    }
     t->n_changes += (int64_t)p.nloc + p.nnew + x->spilled;
     tbl_wake(t);
   }

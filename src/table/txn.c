@@ -80,6 +80,8 @@ void tbl_txn_free(floe_table *t, tbl_txn *x) {
 
 static floe_status txn_get(floe_table *t, uint32_t xid, tbl_txn **out,
                            floe_error *err) {
+  if (t->broken)
+    return ferr_set(err, FLOE_EIO, "table is broken by an earlier failure");
   tbl_txn *x = tbl_txn_find(t, xid);
   if (x) {
     if (x->schema != t->schema)
