@@ -86,8 +86,11 @@ static floe_status pin(floe_table *t, bool commit, fpin *p, floe_error *err) {
   else
     p->newgen = t->nmem > 0;
   if (p->newgen) {
-    tidx_mem *m = NULL;
-    FLOE_TRY(tidx_mem_new(t->cfg.batch_rows, &m, err));
+    /* the generation the last flush dropped, cleared: a steady mem slice
+     * reuses its capacity instead of growing a new table by doubling */
+    tidx_mem *m = t->spare_gen;
+    t->spare_gen = NULL;
+    if (!m) FLOE_TRY(tidx_mem_new(t->cfg.batch_rows, &m, err));
     t->gen[t->ngen - 1].max_id = t->mem[t->nmem - 1]->id;
     t->gen[t->ngen].m = m;
     t->gen[t->ngen].max_id = UINT32_MAX;
@@ -457,6 +460,16 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err) {
   pthread_mutex_unlock(&t->mu);
   pthread_mutex_unlock(&t->ix);
   tbl_drop_files(t, &drop);
+  if (ndropped) {
+    /* clearing is a memset of the whole table: outside the locks */
+    tidx_mem_clear(dropped[0]);
+    pthread_mutex_lock(&t->ix);
+    if (!t->spare_gen) {
+      t->spare_gen = dropped[0];
+      dropped[0] = NULL;
+    }
+    pthread_mutex_unlock(&t->ix);
+  }
   for (int i = 0; i < ndropped; i++) tidx_mem_free(dropped[i]);
   fpin_free(&p);
   if (!st && cst) {
