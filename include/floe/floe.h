@@ -350,8 +350,8 @@ floe_status floe_table_compact(floe_table *t, int force, floe_error *err);
  * and the table is unchanged. Flushes and commits first; open transactions
  * keep working (their rows are converted), so call it on the ingest thread.
  * Rows (floe_row) made before the change are refused afterwards: make new
- * ones. Iceberg has a single 32-bit int: an int16 column reads back as
- * int32 after a reopen, and int16 <-> int32 is not a change.
+ * ones. Iceberg has a single 32-bit int: int16 columns are int32 columns
+ * (floe_table_columns says FLOE_INT32), and int16 <-> int32 is no change.
  */
 floe_status floe_table_alter(floe_table *t, const floe_column *cols, int ncols,
                              floe_error *err);

@@ -32,6 +32,13 @@ static bool same_type(col_dtype a, col_dtype b) {
 
 bool tbl_same_type(col_dtype a, col_dtype b) { return same_type(a, b); }
 
+/* Iceberg has one 32-bit int: int16 columns are int32 columns. */
+static col_dtype int32_for_int16(col_dtype t) {
+  if (t.id == COL_INT16) t.id = COL_INT32;
+  if (t.id == COL_LIST && t.elem == COL_INT16) t.elem = COL_INT32;
+  return t;
+}
+
 /* Converts batch b into schema to by field id (defaults per field of to). */
 static floe_status convert_to(const col_batch *b, col_schema *to,
                               const tbl_schema *s, col_batch **out,
@@ -214,7 +221,7 @@ static floe_status plan_alter(floe_table *t, const floe_column *cols, int ncols,
       changed = true;
       continue;
     }
-    col_dtype nt = tbl_dtype(&cols[k]);
+    col_dtype nt = int32_for_int16(tbl_dtype(&cols[k]));
     if (!same_type(f->type, nt)) {
       char a[64], b[64];
       floe_status st = ice_schema_widen_column(u, f->name, nt, err);
@@ -238,8 +245,9 @@ static floe_status plan_alter(floe_table *t, const floe_column *cols, int ncols,
   for (int i = 0; i < ncols; i++) {
     if (col_schema_find(s->cols, cols[i].name) >= 0) continue;
     FLOE_TRY(ice_schema_add_column(
-        u, cols[i].name, tbl_dtype(&cols[i]), cols[i].nullable != 0, true,
-        cols[i].initial_default, NULL, NULL, NULL, err));
+        u, cols[i].name, int32_for_int16(tbl_dtype(&cols[i])),
+        cols[i].nullable != 0, true, cols[i].initial_default, NULL, NULL, NULL,
+        err));
     changed = true;
   }
   return changed ? FLOE_OK : FLOE_EEOF;
