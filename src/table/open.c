@@ -168,6 +168,7 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
     o->index_bytes += tidx_mem_bytes(t->gen[g].m);
     o->index_rows += tidx_mem_count(t->gen[g].m);
   }
+  if (t->spare_gen) o->index_bytes += tidx_mem_bytes(t->spare_gen);
   for (int i = 0; i < t->nfidx; i++) {
     o->index_bytes += tidx_file_bytes(t->fidx[i]->f);
     o->index_rows += tidx_file_rows(t->fidx[i]->f);
