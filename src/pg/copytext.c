@@ -6,6 +6,7 @@
  */
 #include "pg/copytext.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static int hexval(unsigned char ch) {
@@ -13,6 +14,22 @@ static int hexval(unsigned char ch) {
   if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
   if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
   return -1;
+}
+
+/* The first index >= i (or n) holding delim or a backslash. SWAR: a byte of
+ * x ^ pattern is zero exactly where x has the pattern's byte. */
+static size_t span_plain(const char *line, size_t i, size_t n, char delim) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  const uint64_t dpat = ones * (uint8_t)delim, bpat = ones * (uint8_t)'\\';
+  while (n - i >= 8) {
+    uint64_t x;
+    memcpy(&x, line + i, 8);
+    uint64_t a = x ^ dpat, b = x ^ bpat;
+    if (((a - ones) & ~a & highs) | ((b - ones) & ~b & highs)) break;
+    i += 8;
+  }
+  while (i < n && line[i] != delim && line[i] != '\\') i++;
+  return i;
 }
 
 floe_status pgcp_split(char *line, size_t n, char delim, pgcp_field *out,
@@ -31,6 +48,12 @@ floe_status pgcp_split(char *line, size_t n, char delim, pgcp_field *out,
     bool null = n - i >= 2 && line[i] == '\\' && line[i + 1] == 'N' &&
                 (n - i == 2 || line[i + 2] == delim);
     if (null) i += 2;
+    if (w == i) {
+      /* nothing decoded in this line yet: skip plain bytes without moving
+       * them, eight at a time while no delimiter or backslash is in sight */
+      size_t j = span_plain(line, i, n, delim);
+      i = w = j;
+    }
     while (i < n && line[i] != delim) {
       unsigned char ch = (unsigned char)line[i];
       if (ch != '\\') {
