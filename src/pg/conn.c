@@ -141,6 +141,11 @@ floe_status pgx_conninfo_describe(const char *conninfo, char *out, size_t n,
   return FLOE_OK;
 }
 
+static void drop_notice(void *arg, const char *msg) {
+  (void)arg;
+  (void)msg;
+}
+
 floe_status pgx_conn_open(const char *conninfo, pgx_conn_kind kind,
                           pgx_conn **out, floe_error *err) {
   *out = NULL;
@@ -195,6 +200,9 @@ floe_status pgx_conn_open(const char *conninfo, pgx_conn_kind kind,
     pgx_conn_close(c);
     return FLOE_EIO;
   }
+  /* server notices ("table does not exist, skipping") are not errors and
+   * must not reach the host's stderr */
+  PQsetNoticeProcessor(pg, drop_notice, NULL);
   c->server_version = PQserverVersion(pg);
   if (c->server_version < PGX_MIN_SERVER_VERSION) {
     ferr_set(err, FLOE_EUNSUPPORTED,
@@ -251,14 +259,53 @@ floe_status pgx_result_error(pgx_conn *c, const PGresult *r, const char *what,
   return ferr_set(err, status_for_sqlstate(state), "%s: %s", what, text);
 }
 
+/* Builds sql with each $N replaced by params[N-1] as a quoted literal (or
+ * NULL). sql is floe's own constant text, where '$' only starts a
+ * parameter. */
+static floe_status inline_params(pgx_conn *c, fbuf *q, const char *sql,
+                                 int nparams, const char *const *params,
+                                 floe_error *err) {
+  for (const char *p = sql; *p;) {
+    if (*p != '$' || p[1] < '0' || p[1] > '9') {
+      FLOE_TRY(fbuf_put_u8(q, (uint8_t)*p++, err));
+      continue;
+    }
+    int n = 0;
+    for (p++; *p >= '0' && *p <= '9' && n < 100000; p++)
+      n = n * 10 + (*p - '0');
+    if (n < 1 || n > nparams)
+      return ferr_set(err, FLOE_EINVAL, "query parameter $%d of %d", n,
+                      nparams);
+    if (!params[n - 1]) {
+      FLOE_TRY(fbuf_append(q, "NULL", 4, err));
+    } else {
+      FLOE_TRY(pgx_sql_literal(c, q, params[n - 1], err));
+    }
+  }
+  return pgx_sql_cstr(q, err);
+}
+
 floe_status pgx_query(pgx_conn *c, const char *what, const char *sql,
                       int nparams, const char *const *params, PGresult **out,
                       char *sqlstate, floe_error *err) {
   *out = NULL;
   if (sqlstate) sqlstate[0] = '\0';
-  PGresult *r = nparams > 0 ? PQexecParams(c->pg, sql, nparams, NULL, params,
-                                           NULL, NULL, 0)
-                            : PQexec(c->pg, sql);
+  PGresult *r;
+  if (nparams > 0 && c->kind == PGX_CONN_REPLICATION) {
+    /* a walsender speaks only the simple query protocol */
+    fbuf q = FBUF_INIT;
+    floe_status st = inline_params(c, &q, sql, nparams, params, err);
+    if (st != FLOE_OK) {
+      fbuf_free(&q);
+      return st;
+    }
+    r = PQexec(c->pg, (const char *)q.data);
+    fbuf_free(&q);
+  } else if (nparams > 0) {
+    r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+  } else {
+    r = PQexec(c->pg, sql);
+  }
   ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
     *out = r;

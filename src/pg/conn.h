@@ -74,7 +74,9 @@ floe_status pgx_exec(pgx_conn *c, const char *what, const char *sql,
  * success *out holds a PGRES_TUPLES_OK or PGRES_COMMAND_OK result the caller
  * frees with PQclear. On failure *out is NULL and, when sqlstate is not NULL,
  * the server's five-character SQLSTATE (or "" when the failure was not a
- * server error) is copied into sqlstate[6]. */
+ * server error) is copied into sqlstate[6]. On a replication connection
+ * (whose walsender speaks only the simple query protocol) the parameters are
+ * inlined as PQescapeLiteral-quoted literals instead of being bound. */
 floe_status pgx_query(pgx_conn *c, const char *what, const char *sql,
                       int nparams, const char *const *params, PGresult **out,
                       char *sqlstate, floe_error *err);
