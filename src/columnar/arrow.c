@@ -311,6 +311,7 @@ static int to_errno(floe_status st) {
   case FLOE_EUNSUPPORTED: return ENOSYS;
   case FLOE_EEXIST: return EEXIST;
   case FLOE_ECONFLICT: return EAGAIN;
+  case FLOE_ETIMEDOUT: return ETIMEDOUT;
   case FLOE_EIO:
   case FLOE_ECORRUPT:
   case FLOE_EEOF: break;

@@ -19,6 +19,7 @@ const char *floe_strerror(floe_status st) {
   case FLOE_EEOF: return "end of stream";
   case FLOE_EEXIST: return "already exists";
   case FLOE_ECONFLICT: return "commit conflict";
+  case FLOE_ETIMEDOUT: return "timed out";
   }
   return "unknown error";
 }
