@@ -25,7 +25,7 @@ static const char COLUMNS_SQL[] =
     " edom(attnum, oid, typmod, depth) AS ("
     " SELECT b.attnum, t.typelem, b.typmod, 0 FROM base b"
     " JOIN pg_type t ON t.oid = b.oid"
-    " WHERE t.typcategory = 'A' AND t.typelem <> 0 UNION ALL"
+    " WHERE t.typsubscript = 'array_subscript_handler'::regproc UNION ALL"
     " SELECT d.attnum, t.typbasetype, t.typtypmod, d.depth + 1"
     " FROM edom d JOIN pg_type t ON t.oid = d.oid"
     " WHERE t.typtype = 'd' AND d.depth < 32),"
@@ -34,7 +34,7 @@ static const char COLUMNS_SQL[] =
     " SELECT c.attnum, c.attname, c.atttypid, c.atttypmod, c.attnotnull,"
     " t.typtype, format_type(c.atttypid, c.atttypmod),"
     " b.oid, b.typmod, bt.typtype, bt.typname,"
-    " e.oid, e.typmod, et.typtype, et.typname"
+    " e.oid, e.typmod, et.typtype, et.typname, et.typdelim"
     " FROM cols c JOIN pg_type t ON t.oid = c.atttypid"
     " JOIN base b ON b.attnum = c.attnum JOIN pg_type bt ON bt.oid = b.oid"
     " LEFT JOIN ebase e ON e.attnum = c.attnum"
@@ -156,6 +156,7 @@ static floe_status load_columns(pgx_conn *c, pgx_rel *r, floe_error *err) {
       col->elem_typtype = PQgetvalue(res, i, 13)[0];
       if (st == FLOE_OK)
         st = dup_str(r, PQgetvalue(res, i, 14), &col->elem_name, err);
+      col->elem_delim = PQgetvalue(res, i, 15)[0];
     }
     col->key = -1;
   }

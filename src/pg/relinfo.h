@@ -50,12 +50,14 @@ typedef struct pgx_col {
   int32_t base_typmod;
   char base_typtype;
   const char *base_name;
-  /* when the base type is an array: its element type, domains resolved
+  /* when the base type is an array (typsubscript is
+   * array_subscript_handler): its element type, domains resolved
    * (typmod = the array's typmod, which applies to elements); else 0 */
   uint32_t elem_oid;
   int32_t elem_typmod;
   char elem_typtype;
   const char *elem_name; /* NULL when not an array */
+  char elem_delim;       /* the element's typdelim (',' but for box) */
   int key;               /* position in the row identity, -1 when not in it */
 } pgx_col;
 
