@@ -2,15 +2,15 @@
  * server errors turned into floe_error messages. */
 #include "pg/conn.h"
 
+#include "pg/pgtypes.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* The settings the text parsers (COPY and pgoutput values) rely on. */
-static const char SESSION_OPTIONS[] =
-    "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC "
-    "-c extra_float_digits=3 -c bytea_output=hex";
+static const char SESSION_OPTIONS[] = PGT_SESSION_OPTIONS;
 
 /* Whether libpq's expand_dbname treats s as a connection string rather than
  * a plain database name (the same test libpq makes). */

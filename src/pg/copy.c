@@ -71,8 +71,8 @@ void pgx_col_desc(const pgx_col *col, pgt_desc *out) {
   }
 }
 
-static floe_status map_cols(const pgx_rel *rel, pgt_map *maps,
-                            const flog *log, floe_error *err) {
+static floe_status map_cols(const pgx_rel *rel, pgt_map *maps, const flog *log,
+                            floe_error *err) {
   for (int i = 0; i < rel->ncols; i++) {
     pgt_desc d;
     pgx_col_desc(&rel->cols[i], &d);
@@ -122,9 +122,9 @@ static bool dtype_equal(col_dtype a, col_dtype b) {
   if (a.id == COL_DECIMAL)
     return a.precision == b.precision && a.scale == b.scale;
   if (a.id == COL_LIST)
-    return a.elem == b.elem && (a.elem != COL_DECIMAL ||
-                                (a.elem_precision == b.elem_precision &&
-                                 a.elem_scale == b.elem_scale));
+    return a.elem == b.elem &&
+           (a.elem != COL_DECIMAL || (a.elem_precision == b.elem_precision &&
+                                      a.elem_scale == b.elem_scale));
   return true;
 }
 
@@ -172,8 +172,9 @@ floe_status pgx_copy_open(const pgx_copy_opts *opts, pgx_copy **out,
     c->o.progress = isatty(STDERR_FILENO) ? PGX_PROGRESS_BAR : PGX_PROGRESS_LOG;
   c->w = calloc((size_t)c->n, sizeof *c->w);
   if (!c->w) {
+    size_t want = sizeof *c->w * (size_t)c->n;
     free(c);
-    return ferr_nomem(err, sizeof *c->w * (size_t)c->n);
+    return ferr_nomem(err, want);
   }
   bool snap = opts->snapshot && *opts->snapshot;
   floe_status st = FLOE_OK;
@@ -185,7 +186,8 @@ floe_status pgx_copy_open(const pgx_copy_opts *opts, pgx_copy **out,
     if (st == FLOE_OK && snap) {
       fbuf b = FBUF_INIT;
       st = fbuf_printf(&b, err, "SET TRANSACTION SNAPSHOT ");
-      if (st == FLOE_OK) st = pgx_sql_literal(c->w[i].c, &b, opts->snapshot, err);
+      if (st == FLOE_OK)
+        st = pgx_sql_literal(c->w[i].c, &b, opts->snapshot, err);
       if (st == FLOE_OK) st = pgx_sql_cstr(&b, err);
       if (st == FLOE_OK)
         st = pgx_exec(c->w[i].c, "copy: import snapshot", (const char *)b.data,
@@ -202,9 +204,9 @@ floe_status pgx_copy_open(const pgx_copy_opts *opts, pgx_copy **out,
   return FLOE_OK;
 }
 
-floe_status pgx_copy_open_fresh(const pgx_copy_opts *opts,
-                                const char *tmp_slot, pgx_copy **out,
-                                uint64_t *lsn, floe_error *err) {
+floe_status pgx_copy_open_fresh(const pgx_copy_opts *opts, const char *tmp_slot,
+                                pgx_copy **out, uint64_t *lsn,
+                                floe_error *err) {
   *out = NULL;
   pgx_conn *repl = NULL;
   FLOE_TRY(pgx_conn_open(opts->conninfo, PGX_CONN_REPLICATION, &repl, err));
@@ -236,9 +238,10 @@ static floe_status plan(const pgx_copy *c, const pgx_rel *rel, task **out,
   /* each part gets ranges in proportion to its size, at least one */
   int total = 0;
   for (int i = 0; i < rel->nparts; i++) {
-    int64_t share = rel->pages > 0 ? (want * rel->parts[i].pages +
-                                      rel->pages / 2) / rel->pages
-                                   : 0;
+    int64_t share =
+        rel->pages > 0
+            ? (want * rel->parts[i].pages + rel->pages / 2) / rel->pages
+            : 0;
     if (share < 1) share = 1;
     if (share > rel->parts[i].pages && rel->parts[i].pages > 0)
       share = rel->parts[i].pages;
@@ -249,9 +252,8 @@ static floe_status plan(const pgx_copy *c, const pgx_rel *rel, task **out,
   int k = 0;
   for (int i = 0; i < rel->nparts; i++) {
     int64_t pages = rel->parts[i].pages;
-    int64_t share = rel->pages > 0 ? (want * pages + rel->pages / 2) /
-                                         rel->pages
-                                   : 0;
+    int64_t share =
+        rel->pages > 0 ? (want * pages + rel->pages / 2) / rel->pages : 0;
     if (share < 1) share = 1;
     if (share > pages && pages > 0) share = pages;
     for (int64_t j = 0; j < share; j++) {
@@ -268,9 +270,8 @@ static floe_status plan(const pgx_copy *c, const pgx_rel *rel, task **out,
 }
 
 /* The COPY statement for task t. */
-static floe_status task_sql(pgx_conn *conn, const pgx_rel *rel,
-                            const task *t, bool whole, fbuf *b,
-                            floe_error *err) {
+static floe_status task_sql(pgx_conn *conn, const pgx_rel *rel, const task *t,
+                            bool whole, fbuf *b, floe_error *err) {
   const pgx_part *p = &rel->parts[t->part];
   fbuf_reset(b);
   fbuf cols = FBUF_INIT;
@@ -291,8 +292,8 @@ static floe_status task_sql(pgx_conn *conn, const pgx_rel *rel,
                      (const char *)cols.data);
     if (st == FLOE_OK) st = pgx_sql_qname(conn, b, p->schema, p->name, err);
     if (st == FLOE_OK)
-      st = fbuf_printf(b, err, " WHERE ctid >= '(%" PRId64 ",0)'::tid",
-                       t->from);
+      st =
+          fbuf_printf(b, err, " WHERE ctid >= '(%" PRId64 ",0)'::tid", t->from);
     if (st == FLOE_OK && t->to >= 0)
       st = fbuf_printf(b, err, " AND ctid < '(%" PRId64 ",0)'::tid", t->to);
     if (st == FLOE_OK) st = fbuf_printf(b, err, ") TO STDOUT");

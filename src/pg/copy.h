@@ -44,17 +44,17 @@
 #include "util/log.h"
 
 typedef struct pgx_copy_progress {
-  const char *table;    /* "schema.table" of the table being copied */
-  int64_t rows;         /* rows parsed so far (this table) */
-  int64_t bytes;        /* COPY text bytes received so far */
-  int64_t pages_total;  /* the table's size in pages at discovery */
+  const char *table;   /* "schema.table" of the table being copied */
+  int64_t rows;        /* rows parsed so far (this table) */
+  int64_t bytes;       /* COPY text bytes received so far */
+  int64_t pages_total; /* the table's size in pages at discovery */
   int ranges_total;
   int ranges_done;
   double elapsed_s;
   double rows_per_s;
-  double mb_per_s;      /* MiB of COPY text per second */
-  double eta_s;         /* estimated seconds left; < 0 when unknown */
-  bool done;            /* the last report of this table */
+  double mb_per_s; /* MiB of COPY text per second */
+  double eta_s;    /* estimated seconds left; < 0 when unknown */
+  bool done;       /* the last report of this table */
 } pgx_copy_progress;
 
 typedef enum pgx_progress_mode {
@@ -69,14 +69,14 @@ typedef struct pgx_copy_opts {
   /* the exported snapshot to read; NULL or "": each connection takes its
    * own (consistent only with connections == 1) */
   const char *snapshot;
-  int connections;     /* 0: 2 */
-  int ranges;          /* ranges per table; 0: automatic (see copy.c) */
-  int batch_rows;      /* 0: 65536 */
-  size_t batch_bytes;  /* 0: 64 MiB of text per batch */
+  int connections;    /* 0: 2 */
+  int ranges;         /* ranges per table; 0: automatic (see copy.c) */
+  int batch_rows;     /* 0: 65536 */
+  size_t batch_bytes; /* 0: 64 MiB of text per batch */
   pgx_progress_mode progress;
-  int progress_ms;     /* on_progress and bar interval; 0: 500 */
-  int log_every_ms;    /* PGX_PROGRESS_LOG interval; 0: 10000 */
-  const flog *log;     /* NULL: warnings to stderr */
+  int progress_ms;  /* on_progress and bar interval; 0: 500 */
+  int log_every_ms; /* PGX_PROGRESS_LOG interval; 0: 10000 */
+  const flog *log;  /* NULL: warnings to stderr */
 
   /* A full batch. The callee either leaves *batch alone (it is cleared and
    * refilled after the call) or takes it, setting *batch = NULL (it then
@@ -105,9 +105,8 @@ floe_status pgx_copy_open(const pgx_copy_opts *opts, pgx_copy **out,
  * snapshot's consistent point: the copy holds every transaction that
  * committed before it, so the running stream must skip this table's
  * changes in transactions whose commit end LSN is <= *lsn (see README). */
-floe_status pgx_copy_open_fresh(const pgx_copy_opts *opts,
-                                const char *tmp_slot, pgx_copy **out,
-                                uint64_t *lsn, floe_error *err);
+floe_status pgx_copy_open_fresh(const pgx_copy_opts *opts, const char *tmp_slot,
+                                pgx_copy **out, uint64_t *lsn, floe_error *err);
 
 /* The schema pgx_copy_table builds for rel when the caller gives none:
  * field i is rel->cols[i] with id i + 1, its mapped type, nullable unless

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pg/pgoutput.h"
 #include "pg/slot.h"
 
 struct pgx_stream {
@@ -28,57 +29,38 @@ struct pgx_stream {
   pgx_stream_stats st;
 };
 
-/* ---- framing ---- */
-
-static floe_status be64(fcur *c, uint64_t *out, floe_error *err) {
-  uint32_t hi, lo;
-  FLOE_TRY(fcur_be32(c, &hi, err));
-  FLOE_TRY(fcur_be32(c, &lo, err));
-  *out = (uint64_t)hi << 32 | lo;
-  return FLOE_OK;
-}
+/* ---- framing: the one place that reads and writes the CopyData payloads
+ * (pgoutput.h's codecs) ---- */
 
 floe_status pgx_frame_decode(const uint8_t *p, size_t n, pgx_frame *out,
                              floe_error *err) {
   memset(out, 0, sizeof *out);
-  fcur c = fcur_make(p, n, "replication message", 0);
-  uint8_t kind;
-  FLOE_TRY(fcur_u8(&c, &kind, err));
-  out->kind = (char)kind;
-  uint64_t t;
-  switch (kind) {
-  case 'w':
-    FLOE_TRY(be64(&c, &out->wal_start, err));
-    FLOE_TRY(be64(&c, &out->wal_end, err));
-    FLOE_TRY(be64(&c, &t, err));
-    out->send_time = (int64_t)t;
-    out->len = fcur_left(&c);
-    return fcur_bytes(&c, out->len, &out->data, err);
-  case 'k': {
-    FLOE_TRY(be64(&c, &out->wal_end, err));
-    FLOE_TRY(be64(&c, &t, err));
-    out->send_time = (int64_t)t;
-    uint8_t reply;
-    FLOE_TRY(fcur_u8(&c, &reply, err));
-    out->reply = reply != 0;
-    return fcur_end(&c, err);
+  if (n == 0) return ferr_corrupt(err, "replication message: empty");
+  out->kind = (char)p[0];
+  if (p[0] == 'w') {
+    pgo_xlogdata_msg m;
+    FLOE_TRY(pgo_xlogdata(p, n, &m, err));
+    out->wal_start = m.start_lsn;
+    out->wal_end = m.end_lsn;
+    out->send_time = m.send_time;
+    out->data = m.data;
+    out->len = m.len;
+    return FLOE_OK;
   }
-  default: return fcur_fail(&c, err, "unknown message type 0x%02x", kind);
+  if (p[0] == 'k') {
+    pgo_keepalive_msg m;
+    FLOE_TRY(pgo_keepalive(p, n, &m, err));
+    out->wal_end = m.end_lsn;
+    out->send_time = m.send_time;
+    out->reply = m.reply_requested;
+    return FLOE_OK;
   }
-}
-
-static void put_be64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+  return ferr_corrupt(err, "replication message: unknown type 0x%02x", p[0]);
 }
 
 void pgx_frame_status(uint8_t out[34], uint64_t write, uint64_t flush,
                       uint64_t apply, int64_t now_us2000, bool reply) {
-  out[0] = 'r';
-  put_be64(out + 1, write);
-  put_be64(out + 9, flush);
-  put_be64(out + 17, apply);
-  put_be64(out + 25, (uint64_t)now_us2000);
-  out[33] = reply ? 1 : 0;
+  pgo_standby_status(out, write, flush, apply, now_us2000, reply);
 }
 
 /* ---- clocks ---- */
