@@ -55,6 +55,7 @@ typedef struct pgx_copy_progress {
   double mb_per_s; /* MiB of COPY text per second */
   double eta_s;    /* estimated seconds left; < 0 when unknown */
   bool done;       /* the last report of this table */
+  bool binary;     /* read as COPY (FORMAT binary) */
 } pgx_copy_progress;
 
 typedef enum pgx_progress_mode {
@@ -64,13 +65,21 @@ typedef enum pgx_progress_mode {
   PGX_PROGRESS_LOG,      /* an info line through log every log_every_ms */
 } pgx_progress_mode;
 
+typedef enum pgx_copy_format {
+  /* binary when every column of the table has a binary decoder (copy.c:
+   * numbers, bool, text-like types, bytea, dates, times, uuid), else text */
+  PGX_COPY_AUTO = 0,
+  PGX_COPY_TEXT, /* always text (copytext + pgtypes) */
+} pgx_copy_format;
+
 typedef struct pgx_copy_opts {
   const char *conninfo; /* as for pgx_conn_open */
   /* the exported snapshot to read; NULL or "": each connection takes its
    * own (consistent only with connections == 1) */
   const char *snapshot;
-  int connections;    /* 0: 2 */
-  int ranges;         /* ranges per table; 0: automatic (see copy.c) */
+  int connections; /* 0: 2 */
+  int ranges;      /* ranges per table; 0: automatic (see copy.c) */
+  pgx_copy_format format;
   int batch_rows;     /* 0: 65536 */
   size_t batch_bytes; /* 0: 64 MiB of text per batch */
   pgx_progress_mode progress;
