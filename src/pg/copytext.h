@@ -53,4 +53,24 @@ floe_status pgcp_append_row(const pgcp_field *fields, size_t nfields,
                             col_column *const *cols, const pgt_map *maps,
                             fbuf *scratch, floe_error *err);
 
+/* ---- COPY ... (FORMAT binary) ---- */
+
+/* Reads the file header (signature, flags, header extension) at p[0..n);
+ * *used: its length. FLOE_EUNSUPPORTED for OIDs or unknown critical flags,
+ * FLOE_ECORRUPT for anything else wrong. */
+floe_status pgcp_binary_header(const uint8_t *p, size_t n, size_t *used,
+                               floe_error *err);
+
+/* Reads one tuple at p[0..n) into exactly nfields fields (out[i].p points
+ * into p; NULL fields have null set); *used: the tuple's length. The
+ * trailer (field count -1) is FLOE_EEOF. Reads through fcur: a truncated
+ * tuple or a wrong field count is FLOE_ECORRUPT with the offset. */
+floe_status pgcp_binary_row(const uint8_t *p, size_t n, pgcp_field *out,
+                            size_t nfields, size_t *used, floe_error *err);
+
+/* pgcp_append_row for binary fields (pgt_append_binary), all or nothing. */
+floe_status pgcp_append_binary_row(const pgcp_field *fields, size_t nfields,
+                                   col_column *const *cols, const pgt_map *maps,
+                                   floe_error *err);
+
 #endif

@@ -5,7 +5,6 @@
  */
 #include "pg/pgoutput.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,24 +154,31 @@ static floe_status grow(void **arr, size_t *cap, size_t n, size_t sz,
   return FLOE_OK;
 }
 
-const char *pgo_kind_name(int kind) {
+/* "pgoutput <Name>": the fcur label for a message's errors. A table of
+ * literals rather than a snprintf per message: this runs for every row. */
+static const char *label(int kind) {
   switch (kind) {
-  case PGO_BEGIN: return "Begin";
-  case PGO_COMMIT: return "Commit";
-  case PGO_ORIGIN: return "Origin";
-  case PGO_RELATION: return "Relation";
-  case PGO_TYPE: return "Type";
-  case PGO_INSERT: return "Insert";
-  case PGO_UPDATE: return "Update";
-  case PGO_DELETE: return "Delete";
-  case PGO_TRUNCATE: return "Truncate";
-  case PGO_MESSAGE: return "Message";
-  case PGO_STREAM_START: return "Stream Start";
-  case PGO_STREAM_STOP: return "Stream Stop";
-  case PGO_STREAM_COMMIT: return "Stream Commit";
-  case PGO_STREAM_ABORT: return "Stream Abort";
-  default: return "?";
+  case PGO_BEGIN: return "pgoutput Begin";
+  case PGO_COMMIT: return "pgoutput Commit";
+  case PGO_ORIGIN: return "pgoutput Origin";
+  case PGO_RELATION: return "pgoutput Relation";
+  case PGO_TYPE: return "pgoutput Type";
+  case PGO_INSERT: return "pgoutput Insert";
+  case PGO_UPDATE: return "pgoutput Update";
+  case PGO_DELETE: return "pgoutput Delete";
+  case PGO_TRUNCATE: return "pgoutput Truncate";
+  case PGO_MESSAGE: return "pgoutput Message";
+  case PGO_STREAM_START: return "pgoutput Stream Start";
+  case PGO_STREAM_STOP: return "pgoutput Stream Stop";
+  case PGO_STREAM_COMMIT: return "pgoutput Stream Commit";
+  case PGO_STREAM_ABORT: return "pgoutput Stream Abort";
+  default: return NULL;
   }
+}
+
+const char *pgo_kind_name(int kind) {
+  const char *l = label(kind);
+  return l ? l + 9 : "?";
 }
 
 /* ---- message parts ---- */
@@ -419,8 +425,8 @@ floe_status pgo_decode(pgo_decoder *d, const uint8_t *p, size_t n, pgo_msg *out,
   memset(out, 0, sizeof *out);
   if (n == 0) return ferr_corrupt(err, "pgoutput: empty message");
   int k = p[0];
-  const char *name = pgo_kind_name(k);
-  if (name[0] == '?')
+  const char *what = label(k);
+  if (!what)
     return ferr_set(err, FLOE_EUNSUPPORTED,
                     "pgoutput: unknown message type 0x%02x ('%c') in a %zu "
                     "byte message",
@@ -428,9 +434,7 @@ floe_status pgo_decode(pgo_decoder *d, const uint8_t *p, size_t n, pgo_msg *out,
   if (d->proto < 2 && (k == PGO_STREAM_START || k == PGO_STREAM_STOP ||
                        k == PGO_STREAM_COMMIT || k == PGO_STREAM_ABORT))
     return ferr_corrupt(err, "pgoutput: %s message in protocol version %d",
-                        name, d->proto);
-  char what[48];
-  snprintf(what, sizeof what, "pgoutput %s", name);
+                        what + 9, d->proto);
   fcur c = fcur_make(p, n, what, 0);
   c.pos = 1;
   out->kind = (pgo_kind)k;

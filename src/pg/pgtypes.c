@@ -157,6 +157,46 @@ static bool map_scalar(uint32_t oid, int32_t typmod, char typtype,
   return false;
 }
 
+/* The binary reader for a mapped scalar: the native ones follow the
+ * decoder; of the types kept as text only those whose send format is their
+ * text (or jsonb's versioned text, or numeric's digits) qualify. */
+static pgt_bin bin_of(uint32_t oid, char typtype, const char *name,
+                      pgt_dec dec) {
+  switch (dec) {
+  case PGT_DEC_BOOL: return PGT_BIN_BOOL;
+  case PGT_DEC_INT2: return PGT_BIN_INT2;
+  case PGT_DEC_INT4: return PGT_BIN_INT4;
+  case PGT_DEC_INT8: return oid == PGT_OID_OID ? PGT_BIN_OID : PGT_BIN_INT8;
+  case PGT_DEC_FLOAT4: return PGT_BIN_FLOAT4;
+  case PGT_DEC_FLOAT8: return PGT_BIN_FLOAT8;
+  case PGT_DEC_DECIMAL: return PGT_BIN_NUMERIC;
+  case PGT_DEC_BYTEA: return PGT_BIN_BYTEA;
+  case PGT_DEC_DATE: return PGT_BIN_DATE;
+  case PGT_DEC_TIME: return PGT_BIN_TIME;
+  case PGT_DEC_TIMESTAMP:
+  case PGT_DEC_TIMESTAMPTZ: return PGT_BIN_TIMESTAMP;
+  case PGT_DEC_UUID: return PGT_BIN_UUID;
+  case PGT_DEC_TEXT: break;
+  case PGT_DEC_ARRAY:
+  case PGT_DEC_COUNT:
+  default: return PGT_BIN_NONE;
+  }
+  if (typtype == 'e') return PGT_BIN_TEXT;
+  switch (oid) {
+  case PGT_OID_NUMERIC: return PGT_BIN_NUMERIC_TEXT;
+  case PGT_OID_JSONB: return PGT_BIN_JSONB;
+  case PGT_OID_TEXT:
+  case PGT_OID_VARCHAR:
+  case PGT_OID_BPCHAR:
+  case PGT_OID_NAME:
+  case PGT_OID_JSON:
+  case PGT_OID_XML: return PGT_BIN_TEXT;
+  default: break;
+  }
+  if (typtype == 'b' && name_is(name, "citext")) return PGT_BIN_TEXT;
+  return PGT_BIN_NONE;
+}
+
 floe_status pgt_map_type(const pgt_desc *d, pgt_map *out, floe_error *err) {
   if (!d || !out) return ferr_set(err, FLOE_EINVAL, "pgt_map_type: NULL");
   if (d->typtype == 'd' || (d->is_array && d->elem_typtype == 'd'))
@@ -170,6 +210,8 @@ floe_status pgt_map_type(const pgt_desc *d, pgt_map *out, floe_error *err) {
     bool known = map_scalar(d->oid, d->typmod, d->typtype, d->name, &out->type,
                             &out->dec, &out->note);
     out->warn = !known;
+    out->bin =
+        known ? bin_of(d->oid, d->typtype, d->name, out->dec) : PGT_BIN_NONE;
     return FLOE_OK;
   }
   col_dtype et;
@@ -193,6 +235,8 @@ floe_status pgt_map_type(const pgt_desc *d, pgt_map *out, floe_error *err) {
   out->type.elem_scale = et.scale;
   out->dec = PGT_DEC_ARRAY;
   out->elem_dec = ed;
+  out->elem_bin = bin_of(d->elem_oid, d->elem_typtype, d->elem_name, ed);
+  out->bin = out->elem_bin == PGT_BIN_NONE ? PGT_BIN_NONE : PGT_BIN_ARRAY;
   out->delim = d->elem_delim ? d->elem_delim : ',';
   out->note = note;
   return FLOE_OK;
@@ -475,6 +519,353 @@ static floe_status append_array(col_column *c, const pgt_map *m, const char *s,
   floe_status st = col_list_end(c, err);
   if (st != FLOE_OK) col_truncate(ch, start);
   return st;
+}
+
+/* ---- binary values ---- */
+
+__extension__ typedef unsigned __int128 u128;
+
+#define PG_EPOCH_DAYS 10957 /* 1970-01-01 .. 2000-01-01 */
+#define PG_EPOCH_US INT64_C(946684800000000)
+
+static const char *bin_name(pgt_bin b) {
+  static const char *const names[PGT_BIN_COUNT] = {
+      "?",      "bool",   "int2",    "int4",      "int8", "oid",
+      "float4", "float8", "numeric", "numeric",   "text", "jsonb",
+      "bytea",  "date",   "time",    "timestamp", "uuid", "array"};
+  return (unsigned)b < PGT_BIN_COUNT ? names[b] : "?";
+}
+
+static floe_status bin_fail(const fcur *c, floe_error *err, floe_status code,
+                            const char *fmt, const char *arg) {
+  floe_status st = fcur_fail(c, err, fmt, arg);
+  if (err) err->code = code;
+  return code == FLOE_ECORRUPT ? st : code;
+}
+
+static floe_status bin_len(fcur *c, size_t want, floe_error *err) {
+  if (c->len != want) {
+    char w[24];
+    snprintf(w, sizeof w, "%zu", want);
+    return fcur_fail(c, err, "%zu bytes, expected %s", c->len, w);
+  }
+  return FLOE_OK;
+}
+
+static uint16_t be16(const uint8_t *p) {
+  return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+static uint64_t be64(const uint8_t *p) {
+  return (uint64_t)fbe32(p) << 32 | fbe32(p + 4);
+}
+
+/* The numeric send format: ndigits, weight, sign, dscale (int16 each), then
+ * ndigits base-10000 digits, the first worth 10000^weight. */
+typedef struct bnum {
+  int ndigits, weight, dscale;
+  uint16_t sign;
+  const uint8_t *digits;
+} bnum;
+
+#define NUM_POS 0x0000
+#define NUM_NEG 0x4000
+#define NUM_NAN 0xC000
+#define NUM_PINF 0xD000
+#define NUM_NINF 0xF000
+
+static floe_status read_numeric(fcur *c, bnum *v, floe_error *err) {
+  if (c->len < 8)
+    return fcur_fail(c, err, "%zu bytes, need at least 8", c->len);
+  v->ndigits = be16(c->p);
+  v->weight = (int16_t)be16(c->p + 2);
+  v->sign = be16(c->p + 4);
+  v->dscale = be16(c->p + 6);
+  c->pos = 8;
+  if (v->ndigits > 0x7fff || v->dscale > 0x3fff)
+    return fcur_fail(c, err, "digit count %d or display scale %d too large",
+                     v->ndigits, v->dscale);
+  if (v->sign != NUM_POS && v->sign != NUM_NEG && v->sign != NUM_NAN &&
+      v->sign != NUM_PINF && v->sign != NUM_NINF)
+    return fcur_fail(c, err, "sign word 0x%04x", v->sign);
+  if ((size_t)v->ndigits * 2 != c->len - 8)
+    return fcur_fail(c, err, "%d digits in %zu bytes", v->ndigits, c->len - 8);
+  v->digits = c->p + 8;
+  for (int i = 0; i < v->ndigits; i++)
+    if (be16(v->digits + 2 * i) > 9999) {
+      c->pos = 8 + 2 * (size_t)i;
+      return fcur_fail(c, err, "digit %u is not base 10000",
+                       be16(v->digits + 2 * i));
+    }
+  return FLOE_OK;
+}
+
+static const char *num_special(uint16_t sign) {
+  return sign == NUM_NAN    ? "NaN"
+         : sign == NUM_PINF ? "Infinity"
+         : sign == NUM_NINF ? "-Infinity"
+                            : NULL;
+}
+
+/* The unscaled value at the column's scale, digit by digit (as
+ * parse_decimal does for text): at most `precision` significant digits, and
+ * digits below the scale must be zero. */
+static floe_status numeric_to_decimal(col_column *c, fcur *cur, const bnum *v,
+                                      floe_error *err) {
+  int p = c->type.precision, s = c->type.scale;
+  const char *sp = num_special(v->sign);
+  if (sp) {
+    char tn[48], why[160];
+    snprintf(why, sizeof why,
+             "has no value in %s (declare the column numeric without "
+             "precision to keep such values as text)",
+             col_dtype_format(c->type, tn, sizeof tn));
+    return bad_value(err, FLOE_ERANGE, PGT_DEC_DECIMAL, sp, strlen(sp), why);
+  }
+  u128 acc = 0;
+  int sig = 0;
+  static const unsigned pow10[4] = {1, 10, 100, 1000};
+  for (int i = 0; i < v->ndigits; i++) {
+    unsigned d = be16(v->digits + 2 * i);
+    for (int j = 3; j >= 0; j--) {
+      unsigned digit = d / pow10[j] % 10;
+      long x = 4L * (v->weight - i) + j; /* this digit is worth 10^x */
+      if (x < -s) {
+        if (digit)
+          return bin_fail(cur, err, FLOE_ERANGE,
+                          "%s: more fraction digits than the scale allows",
+                          "numeric");
+        continue;
+      }
+      if (!sig && !digit) continue;
+      if (++sig > p)
+        return bin_fail(cur, err, FLOE_ERANGE,
+                        "%s: more digits than the precision allows", "numeric");
+      acc = acc * 10 + digit;
+    }
+  }
+  /* zeros the storage left out, from below the last digit down to the
+   * scale */
+  long low = v->ndigits ? 4L * (v->weight - v->ndigits + 1) : 0;
+  for (long x = low - 1; x >= -s; x--) {
+    if (!sig) break;
+    if (++sig > p)
+      return bin_fail(cur, err, FLOE_ERANGE,
+                      "%s: more digits than the precision allows", "numeric");
+    acc *= 10;
+  }
+  __extension__ __int128 val =
+      v->sign == NUM_NEG ? -(__int128)acc : (__int128)acc;
+  return col_append_dec(c, (uint64_t)val, (int64_t)(val >> 64), err);
+}
+
+/* The four decimal digits of a base-10000 digit. */
+static void group_digits(unsigned d, char g[4]) {
+  g[0] = (char)('0' + d / 1000);
+  g[1] = (char)('0' + d / 100 % 10);
+  g[2] = (char)('0' + d / 10 % 10);
+  g[3] = (char)('0' + d % 10);
+}
+
+/* numeric_out's text: integer groups (the first without leading zeros),
+ * then dscale fraction digits. Written straight into the column. */
+static floe_status numeric_to_text(col_column *c, const bnum *v,
+                                   floe_error *err) {
+  const char *sp = num_special(v->sign);
+  if (sp) return col_append_bytes(c, sp, strlen(sp), err);
+  size_t cap = 2 + 4 * (size_t)(v->weight >= 0 ? v->weight + 1 : 1) +
+               (size_t)v->dscale + 4;
+  uint8_t *o = NULL;
+  FLOE_TRY(col_bytes_begin(c, cap, &o, err));
+  size_t k = 0;
+  if (v->sign == NUM_NEG) o[k++] = '-';
+  if (v->weight < 0) {
+    o[k++] = '0';
+  } else {
+    for (int i = 0; i <= v->weight; i++) {
+      unsigned d = i < v->ndigits ? be16(v->digits + 2 * i) : 0;
+      char g[4];
+      group_digits(d, g);
+      int from = 0;
+      if (i == 0)
+        while (from < 3 && g[from] == '0') from++;
+      for (int j = from; j < 4; j++) o[k++] = (uint8_t)g[j];
+    }
+  }
+  if (v->dscale > 0) {
+    o[k++] = '.';
+    int left = v->dscale;
+    for (int i = v->weight + 1; left > 0; i++) {
+      unsigned d = i >= 0 && i < v->ndigits ? be16(v->digits + 2 * i) : 0;
+      char g[4];
+      group_digits(d, g);
+      for (int j = 0; j < 4 && left > 0; j++, left--) o[k++] = (uint8_t)g[j];
+    }
+  }
+  col_bytes_commit(c, k);
+  return FLOE_OK;
+}
+
+static floe_status bin_text(col_column *c, fcur *cur, const uint8_t *p,
+                            size_t n, floe_error *err) {
+  size_t bad = col_utf8_check(p, n);
+  if (bad != n) {
+    cur->pos = bad;
+    return fcur_fail(cur, err, "invalid UTF-8");
+  }
+  return col_append_bytes(c, p, n, err);
+}
+
+static floe_status append_bin_scalar(col_column *c, pgt_bin b, const uint8_t *p,
+                                     size_t n, floe_error *err) {
+  char what[48];
+  snprintf(what, sizeof what, "postgres %s binary value", bin_name(b));
+  fcur cur = fcur_make(p, n, what, 0);
+  switch (b) {
+  case PGT_BIN_BOOL:
+    FLOE_TRY(bin_len(&cur, 1, err));
+    if (p[0] > 1) return fcur_fail(&cur, err, "byte %u is not 0 or 1", p[0]);
+    return col_append_bool(c, p[0] == 1, err);
+  case PGT_BIN_INT2:
+    FLOE_TRY(bin_len(&cur, 2, err));
+    return col_append_i16(c, (int16_t)be16(p), err);
+  case PGT_BIN_INT4:
+    FLOE_TRY(bin_len(&cur, 4, err));
+    return col_append_i32(c, (int32_t)fbe32(p), err);
+  case PGT_BIN_INT8:
+    FLOE_TRY(bin_len(&cur, 8, err));
+    return col_append_i64(c, (int64_t)be64(p), err);
+  case PGT_BIN_OID:
+    FLOE_TRY(bin_len(&cur, 4, err));
+    return col_append_i64(c, (int64_t)fbe32(p), err);
+  case PGT_BIN_FLOAT4: {
+    FLOE_TRY(bin_len(&cur, 4, err));
+    uint32_t bits = fbe32(p);
+    float f;
+    memcpy(&f, &bits, 4);
+    return col_append_f32(c, f, err);
+  }
+  case PGT_BIN_FLOAT8: {
+    FLOE_TRY(bin_len(&cur, 8, err));
+    uint64_t bits = be64(p);
+    double f;
+    memcpy(&f, &bits, 8);
+    return col_append_f64(c, f, err);
+  }
+  case PGT_BIN_NUMERIC:
+  case PGT_BIN_NUMERIC_TEXT: {
+    bnum v = {0};
+    FLOE_TRY(read_numeric(&cur, &v, err));
+    return b == PGT_BIN_NUMERIC ? numeric_to_decimal(c, &cur, &v, err)
+                                : numeric_to_text(c, &v, err);
+  }
+  case PGT_BIN_TEXT: return bin_text(c, &cur, p, n, err);
+  case PGT_BIN_JSONB:
+    if (n < 1 || p[0] != 1)
+      return fcur_fail(&cur, err, "jsonb version byte is not 1");
+    cur.pos = 1;
+    return bin_text(c, &cur, p + 1, n - 1, err);
+  case PGT_BIN_BYTEA: return col_append_bytes(c, p, n, err);
+  case PGT_BIN_DATE: {
+    FLOE_TRY(bin_len(&cur, 4, err));
+    int32_t v = (int32_t)fbe32(p);
+    if (v == INT32_MAX || v == INT32_MIN) return col_append_i32(c, v, err);
+    int64_t days = (int64_t)v + PG_EPOCH_DAYS;
+    if (days >= INT32_MAX || days <= INT32_MIN)
+      return bin_fail(&cur, err, FLOE_ERANGE, "%s out of range", "date");
+    return col_append_i32(c, (int32_t)days, err);
+  }
+  case PGT_BIN_TIME: {
+    FLOE_TRY(bin_len(&cur, 8, err));
+    int64_t v = (int64_t)be64(p);
+    if (v < 0 || v > INT64_C(86400000000))
+      return fcur_fail(&cur, err, "time %lld us is not within a day",
+                       (long long)v);
+    return col_append_i64(c, v, err);
+  }
+  case PGT_BIN_TIMESTAMP: {
+    FLOE_TRY(bin_len(&cur, 8, err));
+    int64_t v = (int64_t)be64(p);
+    if (v == INT64_MAX || v == INT64_MIN) return col_append_i64(c, v, err);
+    if (v > INT64_MAX - PG_EPOCH_US)
+      return bin_fail(&cur, err, FLOE_ERANGE,
+                      "%s past the int64 microsecond range since 1970",
+                      "timestamp");
+    return col_append_i64(c, v + PG_EPOCH_US, err);
+  }
+  case PGT_BIN_UUID:
+    FLOE_TRY(bin_len(&cur, 16, err));
+    return col_append_uuid(c, p, err);
+  case PGT_BIN_NONE:
+  case PGT_BIN_ARRAY:
+  case PGT_BIN_COUNT:
+  default: break;
+  }
+  return ferr_set(err, FLOE_EINVAL, "pgt: no binary reader for %s",
+                  bin_name(b));
+}
+
+/* array_send: ndim, has-nulls flag, element oid, (length, lower bound) per
+ * dimension, then each element as int32 length (-1: NULL) + bytes. */
+static floe_status append_bin_array(col_column *c, const pgt_map *m,
+                                    const uint8_t *p, size_t n,
+                                    floe_error *err) {
+  fcur cur = fcur_make(p, n, "postgres array binary value", 0);
+  col_column *ch = c->child;
+  int64_t start = ch->length;
+  uint32_t ndim, flags, elem, len = 0, lb;
+  FLOE_TRY(fcur_be32(&cur, &ndim, err));
+  FLOE_TRY(fcur_be32(&cur, &flags, err));
+  FLOE_TRY(fcur_be32(&cur, &elem, err));
+  if (flags > 1) return fcur_fail(&cur, err, "flags %u", flags);
+  if (ndim > 1)
+    return bin_fail(&cur, err, FLOE_EUNSUPPORTED,
+                    "%s: a multi-dimensional array does not fit a list "
+                    "column",
+                    "array");
+  if (ndim == 1) {
+    FLOE_TRY(fcur_be32(&cur, &len, err));
+    FLOE_TRY(fcur_be32(&cur, &lb, err));
+    /* each element takes at least its 4-byte length */
+    if (len > fcur_left(&cur) / 4)
+      return fcur_fail(&cur, err, "%u elements but only %zu bytes left", len,
+                       fcur_left(&cur));
+  }
+  for (uint32_t i = 0; i < len; i++) {
+    uint32_t el;
+    floe_status st = fcur_be32(&cur, &el, err);
+    if (st == FLOE_OK) {
+      if (el == 0xffffffffu) {
+        st = col_append_null(ch, err);
+      } else if (el > fcur_left(&cur)) {
+        st = fcur_fail(&cur, err, "element %u of %u bytes but only %zu left",
+                       i + 1, el, fcur_left(&cur));
+      } else {
+        st = append_bin_scalar(ch, m->elem_bin, cur.p + cur.pos, el, err);
+        if (st != FLOE_OK)
+          st = ferr_prefix(err, st, "array element %u (offset %zu)", i + 1,
+                           cur.pos);
+        cur.pos += el;
+      }
+    }
+    if (st != FLOE_OK) {
+      col_truncate(ch, start);
+      return st;
+    }
+  }
+  floe_status st = fcur_end(&cur, err);
+  if (st == FLOE_OK) st = col_list_end(c, err);
+  if (st != FLOE_OK) col_truncate(ch, start);
+  return st;
+}
+
+floe_status pgt_append_binary(col_column *c, const pgt_map *m, const uint8_t *p,
+                              size_t n, floe_error *err) {
+  if (m->bin == PGT_BIN_ARRAY) return append_bin_array(c, m, p, n, err);
+  if (m->bin == PGT_BIN_NONE)
+    return ferr_set(err, FLOE_EINVAL,
+                    "pgt_append_binary: the column's type is read as text "
+                    "only");
+  return append_bin_scalar(c, m->bin, p, n, err);
 }
 
 /* ---- entry points ---- */

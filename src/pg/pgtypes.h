@@ -110,11 +110,43 @@ typedef enum pgt_dec {
   PGT_DEC_COUNT
 } pgt_dec;
 
+/* How one value in binary (send) format becomes a column value. Types kept
+ * as text whose send format is not their text (interval, timetz, inet,
+ * money, "char", unknown types, ...) have none: fetch those columns as text.
+ * In a binary COPY's select list that means their output function, e.g.
+ * `CASE WHEN c IS NULL THEN NULL ELSE format('%s', c) END`, and then
+ * PGT_BIN_TEXT; not `c::text`, which for some types is a different function
+ * (inet's text() always shows the netmask). pgoutput's binary mode is all or
+ * nothing: use text mode unless every column has a binary reader. */
+typedef enum pgt_bin {
+  PGT_BIN_NONE = 0, /* not readable in binary: use text */
+  PGT_BIN_BOOL,     /* 1 byte */
+  PGT_BIN_INT2,     /* big-endian */
+  PGT_BIN_INT4,
+  PGT_BIN_INT8,
+  PGT_BIN_OID,    /* uint32 -> int64 */
+  PGT_BIN_FLOAT4, /* IEEE bits, big-endian */
+  PGT_BIN_FLOAT8,
+  PGT_BIN_NUMERIC,      /* base-10000 digits -> decimal (exact) */
+  PGT_BIN_NUMERIC_TEXT, /* base-10000 digits -> the exact text (utf8) */
+  PGT_BIN_TEXT,         /* the bytes are the text (validated UTF-8) */
+  PGT_BIN_JSONB,        /* version byte 1, then the text */
+  PGT_BIN_BYTEA,        /* the bytes */
+  PGT_BIN_DATE,         /* int32 days since 2000-01-01 */
+  PGT_BIN_TIME,         /* int64 us */
+  PGT_BIN_TIMESTAMP,    /* int64 us since 2000-01-01 */
+  PGT_BIN_UUID,         /* 16 bytes */
+  PGT_BIN_ARRAY,        /* array_send of elem_bin elements */
+  PGT_BIN_COUNT
+} pgt_bin;
+
 /* Result of the mapping. Plain value; copy freely. */
 typedef struct pgt_map {
   col_dtype type;   /* the column type to create */
   pgt_dec dec;      /* how values are parsed */
   pgt_dec elem_dec; /* PGT_DEC_ARRAY: how elements are parsed */
+  pgt_bin bin;      /* how binary values are read (PGT_BIN_NONE: text only) */
+  pgt_bin elem_bin; /* PGT_BIN_ARRAY: how elements are read */
   char delim;       /* PGT_DEC_ARRAY: element separator */
   /* true when the type is not one floe knows and was kept as its text:
    * the caller should log one warning per column (see note) */
@@ -150,6 +182,17 @@ bool pgt_numeric_typmod(int32_t typmod, int *precision, int *scale);
  */
 floe_status pgt_append_text(col_column *c, const pgt_map *m, const char *s,
                             size_t n, fbuf *scratch, floe_error *err);
+
+/*
+ * Appends one value in Postgres binary (send) format, as COPY ... (FORMAT
+ * binary) and pgoutput's binary mode carry it (p, n bytes; the caller has
+ * already taken NULL out). The same results and error codes as
+ * pgt_append_text (infinities, NaN in a decimal column, multi-dimensional
+ * arrays); FLOE_EINVAL when m->bin is PGT_BIN_NONE. Reads through fcur:
+ * malformed bytes are FLOE_ECORRUPT naming the type and the offset.
+ */
+floe_status pgt_append_binary(col_column *c, const pgt_map *m, const uint8_t *p,
+                              size_t n, floe_error *err);
 
 /* Appends a SQL NULL. */
 floe_status pgt_append_null(col_column *c, floe_error *err);

@@ -18,6 +18,9 @@
  * Budget: <= 16 bytes of RAM per indexed row, counting the mem table's slots
  * and the resident pages of the maps (tidx_bytes reports both).
  *
+ * Threads: a tidx_mem is not synchronised (the caller locks). A tidx_file is
+ * immutable once its slots are set: lookups from any number of threads.
+ *
  * Locations: TIDX_LOC(kind_id, row) packs a 32-bit batch id or data-file slot
  * and a 32-bit row. File indexes return (file slot, row) where the slot is
  * the one the caller gave the data file's path when opening the index.
@@ -86,8 +89,10 @@ typedef struct tidx_cover {
 
 /*
  * Builds an index over the given files: hashes[k] is the hash of ordinal k
- * (file 0's rows first, then file 1's...), sum(rows) entries. Writes it to
- * path (a local file, written to a temp name, fsynced, renamed) and opens it.
+ * (file 0's rows first, then file 1's...), sum(rows) <= UINT32_MAX entries.
+ * Writes it to path (a local file, written to "<path>.tmp-XXXXXX", fsynced,
+ * renamed; a crash may leave such temp files for the caller to remove) and
+ * opens it with the files' slots.
  * hashes is borrowed (the builder may sort a copy).
  */
 floe_status tidx_file_build(const char *path, const tidx_cover *files,

@@ -309,17 +309,17 @@ void tidx_file_set_slot(tidx_file *f, int i, uint32_t slot) {
 uint32_t tidx_file_slot(const tidx_file *f, int i) { return f->covers[i].slot; }
 
 /* The cover holding ordinal ord (ord < rows): the last i with cum[i] <= ord,
- * which skips empty covers. */
+ * which skips empty covers. Branch-free halving: the answer stays in
+ * [base, base + n). */
 static inline int tf_cover_of(const tidx_file *f, uint64_t ord) {
-  int lo = 0, hi = f->ncovers;
-  while (hi - lo > 1) {
-    int mid = (lo + hi) / 2;
-    if (f->cum[mid] <= ord)
-      lo = mid;
-    else
-      hi = mid;
+  const uint64_t *base = f->cum;
+  int n = f->ncovers;
+  while (n > 1) {
+    int half = n / 2;
+    base = base[half] <= ord ? base + half : base;
+    n -= half;
   }
-  return lo;
+  return (int)(base - f->cum);
 }
 
 void tidx_file_lookup(const tidx_file *f, uint64_t hash, tidx_visit_fn fn,
@@ -327,21 +327,19 @@ void tidx_file_lookup(const tidx_file *f, uint64_t hash, tidx_visit_fn fn,
   uint64_t b = tf_bucket(hash, f->dbits);
   uint32_t lo = f->dir[b], hi = f->dir[b + 1];
   uint32_t frag = tf_frag(hash, f->sbits);
-  const uint32_t *e = f->ent;
-  /* lower bound of frag in [lo, hi): binary search down to a short run */
-  while (hi - lo > 8) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (e[2 * (size_t)mid] < frag)
-      lo = mid + 1;
-    else
-      hi = mid;
+  /* lower bound of frag in the bucket, without branches on the data (a
+   * bucket holds 2..4 entries: mispredicted branches would cost more than
+   * the cache line) */
+  const uint32_t *p = f->ent + 2 * (size_t)lo, *end = f->ent + 2 * (size_t)hi;
+  uint32_t n = hi - lo;
+  while (n > 1) {
+    uint32_t half = n / 2;
+    p = p[2 * (half - 1)] < frag ? p + 2 * half : p;
+    n -= half;
   }
-  uint32_t end = f->dir[b + 1];
-  for (uint32_t k = lo; k < end; k++) {
-    uint32_t fk = e[2 * (size_t)k];
-    if (fk < frag) continue;
-    if (fk > frag) break;
-    uint32_t ord = e[2 * (size_t)k + 1];
+  if (n == 1 && p[0] < frag) p += 2;
+  for (; p < end && p[0] == frag; p += 2) {
+    uint32_t ord = p[1];
     int ci = f->ncovers == 1 ? 0 : tf_cover_of(f, ord);
     if (fn(arg, TIDX_LOC(f->covers[ci].slot, ord - f->cum[ci]))) return;
   }

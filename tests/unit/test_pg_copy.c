@@ -162,11 +162,93 @@ static void test_append_row(void **state) {
   fbuf_free(&scratch);
 }
 
+static void test_binary(void **state) {
+  (void)state;
+  const uint8_t hdr[] = {'P',  'G',  'C',  'O', 'P', 'Y',  '\n',
+                         0xff, '\r', '\n', 0,   0,   0,    0,
+                         0,    0,    0,    0,   2,   0xaa, 0xbb};
+  /* header with a 2-byte extension, then tuple (int4 7, NULL, text "hi"),
+   * then the trailer */
+  const uint8_t rows[] = {0,    3,    0,    0, 0, 4, 0, 0,   0,   7,    0xff,
+                          0xff, 0xff, 0xff, 0, 0, 0, 2, 'h', 'i', 0xff, 0xff};
+  size_t used;
+  floe_error e;
+  assert_int_equal(pgcp_binary_header(hdr, sizeof hdr, &used, &e), FLOE_OK);
+  assert_int_equal(used, 21);
+  for (size_t len = 0; len < sizeof hdr; len++)
+    assert_int_equal(pgcp_binary_header(hdr, len, &used, &e), FLOE_ECORRUPT);
+  uint8_t bad[sizeof hdr];
+  memcpy(bad, hdr, sizeof hdr);
+  bad[0] = 'X';
+  assert_int_equal(pgcp_binary_header(bad, sizeof bad, &used, &e),
+                   FLOE_ECORRUPT);
+  assert_non_null(strstr(e.msg, "signature"));
+  memcpy(bad, hdr, sizeof hdr);
+  bad[12] = 1; /* flags bit 16: OIDs */
+  assert_int_equal(pgcp_binary_header(bad, sizeof bad, &used, &e),
+                   FLOE_EUNSUPPORTED);
+  assert_non_null(strstr(e.msg, "OIDs"));
+
+  pgcp_field f[3];
+  assert_int_equal(pgcp_binary_row(rows, sizeof rows, f, 3, &used, &e),
+                   FLOE_OK);
+  assert_int_equal(used, 20);
+  assert_false(f[0].null);
+  assert_int_equal(f[0].n, 4);
+  assert_memory_equal(f[0].p, "\0\0\0\7", 4);
+  assert_true(f[1].null);
+  assert_int_equal(f[2].n, 2);
+  assert_memory_equal(f[2].p, "hi", 2);
+  assert_int_equal(pgcp_binary_row(rows + 20, 2, f, 3, &used, &e), FLOE_EEOF);
+  assert_int_equal(used, 2);
+  assert_int_equal(pgcp_binary_row(rows, sizeof rows, f, 2, &used, &e),
+                   FLOE_ECORRUPT);
+  assert_non_null(strstr(e.msg, "3 fields, expected 2"));
+  for (size_t len = 0; len < 20; len++) {
+    uint8_t *p = malloc(len ? len : 1);
+    memcpy(p, rows, len);
+    assert_int_equal(pgcp_binary_row(p, len, f, 3, &used, &e), FLOE_ECORRUPT);
+    free(p);
+  }
+
+  /* append: all or nothing */
+  pgt_desc d[3] = {{0}};
+  d[0].oid = PGT_OID_INT4;
+  d[1].oid = PGT_OID_INT8;
+  d[2].oid = PGT_OID_TEXT;
+  pgt_map m[3];
+  col_column cs[3], *cols[3];
+  for (int k = 0; k < 3; k++) {
+    d[k].typmod = -1;
+    d[k].typtype = 'b';
+    assert_int_equal(pgt_map_type(&d[k], &m[k], &e), FLOE_OK);
+    assert_int_equal(col_init(&cs[k], m[k].type, &e), FLOE_OK);
+    cols[k] = &cs[k];
+  }
+  assert_int_equal(pgcp_binary_row(rows, sizeof rows, f, 3, &used, &e),
+                   FLOE_OK);
+  assert_int_equal(pgcp_append_binary_row(f, 3, cols, m, &e), FLOE_OK);
+  f[2].p = "\xff";
+  f[2].n = 1;
+  assert_int_equal(pgcp_append_binary_row(f, 3, cols, m, &e), FLOE_ECORRUPT);
+  assert_non_null(strstr(e.msg, "copy field 3"));
+  for (int k = 0; k < 3; k++) assert_int_equal(cs[k].length, 1);
+  int32_t v;
+  memcpy(&v, col_get_fixed(&cs[0], 0, 4), 4);
+  assert_int_equal(v, 7);
+  assert_false(col_is_valid(&cs[1], 0));
+  size_t n;
+  const uint8_t *p = col_get_bytes(&cs[2], 0, &n);
+  assert_int_equal(n, 2);
+  assert_memory_equal(p, "hi", 2);
+  for (int k = 0; k < 3; k++) col_free(&cs[k]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plain),      cmocka_unit_test(test_escapes),
       cmocka_unit_test(test_errors),     cmocka_unit_test(test_other_delim),
-      cmocka_unit_test(test_append_row),
+      cmocka_unit_test(test_append_row), cmocka_unit_test(test_binary),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

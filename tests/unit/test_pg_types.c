@@ -545,6 +545,272 @@ static void test_nulls(void **state) {
   col_free(&c);
 }
 
+/* ---- binary values ---- */
+
+/* hex text -> bytes */
+static size_t hx(const char *h, uint8_t *out) {
+  size_t n = 0;
+  for (; h[0] && h[1]; h += 2) {
+    if (h[0] == ' ') {
+      h--;
+      continue;
+    }
+    unsigned v;
+    sscanf(h, "%2x", &v);
+    out[n++] = (uint8_t)v;
+  }
+  return n;
+}
+
+/* Appends binary value hex to a fresh column of m; must succeed; returns the
+ * floe text of the value (floats: bits). */
+static const char *bin_text(const pgt_map *m, const char *hex) {
+  static char out[256];
+  uint8_t b[128];
+  size_t n = hx(hex, b);
+  col_column c;
+  floe_error e;
+  assert_int_equal(col_init(&c, m->type, &e), FLOE_OK);
+  /* an exact-size heap copy: ASan sees any over-read */
+  uint8_t *p = malloc(n ? n : 1);
+  memcpy(p, b, n);
+  floe_status st = pgt_append_binary(&c, m, p, n, &e);
+  free(p);
+  if (st != FLOE_OK) fail_msg("binary %s: %s", hex, e.msg);
+  assert_int_equal(c.length, 1);
+  fbuf f = FBUF_INIT;
+  if (!col_is_valid(&c, 0)) {
+    snprintf(out, sizeof out, "NULL");
+  } else if (c.type.id == COL_FLOAT64 || c.type.id == COL_FLOAT32) {
+    uint64_t bits = 0;
+    memcpy(&bits, col_get_fixed(&c, 0, col_type_width(c.type.id)),
+           (size_t)col_type_width(c.type.id));
+    snprintf(out, sizeof out, "%llx", (unsigned long long)bits);
+  } else {
+    assert_int_equal(col_text_format(&c, 0, false, &f, &e), FLOE_OK);
+    snprintf(out, sizeof out, "%.*s", (int)f.len, (const char *)f.data);
+  }
+  fbuf_free(&f);
+  col_free(&c);
+  return out;
+}
+
+static void bin_bad(const pgt_map *m, const char *hex, floe_status code,
+                    const char *want) {
+  uint8_t b[128];
+  size_t n = hx(hex, b);
+  col_column c;
+  floe_error e;
+  assert_int_equal(col_init(&c, m->type, &e), FLOE_OK);
+  uint8_t *p = malloc(n ? n : 1);
+  memcpy(p, b, n);
+  floe_status st = pgt_append_binary(&c, m, p, n, &e);
+  free(p);
+  if (st != code)
+    fail_msg("binary %s: status %d (%s), want %d", hex, st, st ? e.msg : "ok",
+             code);
+  if (want && !strstr(e.msg, want))
+    fail_msg("binary %s: \"%s\" lacks \"%s\"", hex, e.msg, want);
+  assert_int_equal(c.length, 0);
+  if (c.child) assert_int_equal(c.child->length, 0);
+  col_free(&c);
+}
+
+static void test_binary_map(void **state) {
+  (void)state;
+  assert_int_equal(map_of(scalar(PGT_OID_INT4, -1)).bin, PGT_BIN_INT4);
+  assert_int_equal(map_of(scalar(PGT_OID_OID, -1)).bin, PGT_BIN_OID);
+  assert_int_equal(map_of(scalar(PGT_OID_NUMERIC, 327686)).bin,
+                   PGT_BIN_NUMERIC);
+  assert_int_equal(map_of(scalar(PGT_OID_NUMERIC, -1)).bin,
+                   PGT_BIN_NUMERIC_TEXT);
+  assert_int_equal(map_of(scalar(PGT_OID_JSONB, -1)).bin, PGT_BIN_JSONB);
+  assert_int_equal(map_of(scalar(PGT_OID_VARCHAR, -1)).bin, PGT_BIN_TEXT);
+  assert_int_equal(map_of(scalar(PGT_OID_TIMESTAMPTZ, -1)).bin,
+                   PGT_BIN_TIMESTAMP);
+  const uint32_t none[] = {PGT_OID_INTERVAL, PGT_OID_TIMETZ, PGT_OID_INET,
+                           PGT_OID_MONEY,    PGT_OID_CHAR,   600};
+  for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+    assert_int_equal(map_of(scalar(none[i], -1)).bin, PGT_BIN_NONE);
+  pgt_desc en = scalar(91234, -1);
+  en.typtype = 'e';
+  assert_int_equal(map_of(en).bin, PGT_BIN_TEXT);
+  pgt_map m = map_of(array(PGT_OID_DATE, -1));
+  assert_int_equal(m.bin, PGT_BIN_ARRAY);
+  assert_int_equal(m.elem_bin, PGT_BIN_DATE);
+  assert_int_equal(map_of(array(PGT_OID_INTERVAL, -1)).bin, PGT_BIN_NONE);
+  assert_int_equal(map_of(array(603, -1)).bin, PGT_BIN_NONE);
+  m = map_of(scalar(PGT_OID_INTERVAL, -1));
+  bin_bad(&m, "00", FLOE_EINVAL, "text only");
+}
+
+static void test_binary_scalars(void **state) {
+  (void)state;
+  pgt_map m = map_of(scalar(PGT_OID_BOOL, -1));
+  assert_string_equal(bin_text(&m, "01"), "true");
+  assert_string_equal(bin_text(&m, "00"), "false");
+  bin_bad(&m, "02", FLOE_ECORRUPT, "postgres bool binary value at offset 0");
+  bin_bad(&m, "0100", FLOE_ECORRUPT, "2 bytes, expected 1");
+  m = map_of(scalar(PGT_OID_INT2, -1));
+  assert_string_equal(bin_text(&m, "8000"), "-32768");
+  m = map_of(scalar(PGT_OID_INT4, -1));
+  assert_string_equal(bin_text(&m, "fffffffe"), "-2");
+  bin_bad(&m, "000000", FLOE_ECORRUPT, "3 bytes, expected 4");
+  m = map_of(scalar(PGT_OID_INT8, -1));
+  assert_string_equal(bin_text(&m, "8000000000000000"), "-9223372036854775808");
+  m = map_of(scalar(PGT_OID_OID, -1));
+  assert_string_equal(bin_text(&m, "ffffffff"), "4294967295");
+  m = map_of(scalar(PGT_OID_FLOAT4, -1));
+  assert_string_equal(bin_text(&m, "80000000"), "80000000");
+  assert_string_equal(bin_text(&m, "7fc00001"), "7fc00001"); /* payload kept */
+  m = map_of(scalar(PGT_OID_FLOAT8, -1));
+  assert_string_equal(bin_text(&m, "fff0000000000000"), "fff0000000000000");
+  m = map_of(scalar(PGT_OID_TEXT, -1));
+  assert_string_equal(bin_text(&m, "68c3a9"), "h\xc3\xa9");
+  assert_string_equal(bin_text(&m, ""), "");
+  bin_bad(&m, "61ff", FLOE_ECORRUPT, "offset 1: invalid UTF-8");
+  m = map_of(scalar(PGT_OID_JSONB, -1));
+  assert_string_equal(bin_text(&m, "017b7d"), "{}");
+  bin_bad(&m, "027b7d", FLOE_ECORRUPT, "version");
+  bin_bad(&m, "", FLOE_ECORRUPT, "version");
+  m = map_of(scalar(PGT_OID_BYTEA, -1));
+  assert_string_equal(bin_text(&m, "00ff"), "\\x00ff");
+  assert_string_equal(bin_text(&m, ""), "\\x");
+  m = map_of(scalar(PGT_OID_UUID, -1));
+  assert_string_equal(bin_text(&m, "a0eebc999c0b4ef8bb6d6bb9bd380a11"),
+                      "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+  bin_bad(&m, "a0ee", FLOE_ECORRUPT, "expected 16");
+
+  m = map_of(scalar(PGT_OID_DATE, -1));
+  assert_string_equal(bin_text(&m, "00000000"), "2000-01-01");
+  assert_string_equal(bin_text(&m, "ffffd533"), "1970-01-01");
+  col_column c;
+  uint8_t inf[4] = {0x7f, 0xff, 0xff, 0xff}, ninf[4] = {0x80, 0, 0, 0};
+  assert_int_equal(col_init(&c, m.type, NULL), FLOE_OK);
+  assert_int_equal(pgt_append_binary(&c, &m, inf, 4, NULL), FLOE_OK);
+  assert_int_equal(pgt_append_binary(&c, &m, ninf, 4, NULL), FLOE_OK);
+  int32_t d0, d1;
+  memcpy(&d0, col_get_fixed(&c, 0, 4), 4);
+  memcpy(&d1, col_get_fixed(&c, 1, 4), 4);
+  assert_int_equal(d0, INT32_MAX);
+  assert_int_equal(d1, INT32_MIN);
+  col_free(&c);
+  bin_bad(&m, "7ffffff0", FLOE_ERANGE, "date out of range");
+
+  m = map_of(scalar(PGT_OID_TIME, -1));
+  assert_string_equal(bin_text(&m, "000000141dd76000"), "24:00:00");
+  bin_bad(&m, "000000141dd76001", FLOE_ECORRUPT, "not within a day");
+  bin_bad(&m, "ffffffffffffffff", FLOE_ECORRUPT, "not within a day");
+  m = map_of(scalar(PGT_OID_TIMESTAMPTZ, -1));
+  assert_string_equal(bin_text(&m, "0000000000000000"),
+                      "2000-01-01 00:00:00+00");
+  assert_string_equal(bin_text(&m, "fffca2fec4c82000"),
+                      "1970-01-01 00:00:00+00");
+  assert_string_equal(bin_text(&m, "7fffffffffffffff"),
+                      "294247-01-10 04:00:54.775807+00");
+  bin_bad(&m, "7ffffffffffffffe", FLOE_ERANGE, "int64 microsecond range");
+  m = map_of(scalar(PGT_OID_TIMESTAMP, -1));
+  assert_string_equal(bin_text(&m, "8000000000000000"),
+                      "290309-12-21 19:59:05.224192 BC");
+}
+
+static void test_binary_numeric(void **state) {
+  (void)state;
+  pgt_map m = map_of(scalar(PGT_OID_NUMERIC, (5 << 16) + 2 + 4));
+  /* ndigits weight sign dscale digits */
+  assert_string_equal(bin_text(&m, "0002 0000 0000 0002 000c 0bb8"), "12.30");
+  assert_string_equal(bin_text(&m, "0002 0000 4000 0002 03e7 26ac"), "-999.99");
+  assert_string_equal(bin_text(&m, "0000 0000 0000 0002"), "0.00");
+  assert_string_equal(bin_text(&m, "0001 ffff 0000 0002 0064"), "0.01");
+  bin_bad(&m, "0001 0001 0000 0000 0001", FLOE_ERANGE,
+          "more digits than the precision"); /* 10000 */
+  bin_bad(&m, "0001 ffff 0000 0003 0005", FLOE_ERANGE,
+          "more fraction digits"); /* 0.0005 */
+  bin_bad(&m, "0000 0000 c000 0000", FLOE_ERANGE,
+          "\"NaN\": has no value in decimal(5,2)");
+  bin_bad(&m, "0000 0000 d000 0000", FLOE_ERANGE, "Infinity");
+  bin_bad(&m, "0001 0000 0000 0000 2710", FLOE_ECORRUPT, "base 10000");
+  bin_bad(&m, "0002 0000 0000 0000 0001", FLOE_ECORRUPT, "2 digits in 2");
+  bin_bad(&m, "0000 0000 1234 0000", FLOE_ECORRUPT, "sign word 0x1234");
+  bin_bad(&m, "0000 0000 0000", FLOE_ECORRUPT, "need at least 8");
+  /* numeric(7,0) from numeric(5,-2): 12300 is one digit 1 at weight 1
+   * and 2300 */
+  m = map_of(scalar(PGT_OID_NUMERIC, 329730));
+  assert_string_equal(bin_text(&m, "0002 0001 0000 0000 0001 08fc"), "12300");
+  assert_string_equal(bin_text(&m, "0001 0001 4000 0000 000a"), "-100000");
+  /* 38 nines: weight 9, first group 99, nine groups of 9999 */
+  m = map_of(scalar(PGT_OID_NUMERIC, (38 << 16) + 4));
+  assert_string_equal(
+      bin_text(&m, "000a 0009 0000 0000 0063 270f 270f 270f 270f 270f 270f "
+                   "270f 270f 270f"),
+      "99999999999999999999999999999999999999");
+
+  /* unconstrained: numeric_out's exact text */
+  m = map_of(scalar(PGT_OID_NUMERIC, -1));
+  assert_string_equal(bin_text(&m, "0000 0000 c000 0000"), "NaN");
+  assert_string_equal(bin_text(&m, "0000 0000 d000 0000"), "Infinity");
+  assert_string_equal(bin_text(&m, "0000 0000 f000 0000"), "-Infinity");
+  assert_string_equal(bin_text(&m, "0000 0000 0000 0003"), "0.000");
+  assert_string_equal(bin_text(&m, "0002 0000 0000 0004 007b 1194"),
+                      "123.4500");
+  assert_string_equal(bin_text(&m, "0002 ffff 0000 0005 000c 0bb8"), "0.00123");
+  assert_string_equal(bin_text(&m, "0001 0005 4000 0000 0001"),
+                      "-100000000000000000000");
+  assert_string_equal(bin_text(&m, "0001 0000 0000 0000 0007"), "7");
+}
+
+static void test_binary_arrays(void **state) {
+  (void)state;
+  pgt_map m = map_of(array(PGT_OID_INT4, -1));
+  /* ndim flags elem | len lbound | elements */
+  assert_string_equal(bin_text(&m,
+                               "00000001 00000001 00000017 00000003 00000001 "
+                               "00000004 00000001 ffffffff 00000004 00000003"),
+                      "[1,null,3]");
+  assert_string_equal(bin_text(&m, "00000000 00000000 00000017"), "[]");
+  assert_string_equal(bin_text(&m,
+                               "00000001 00000000 00000017 00000001 00000000 "
+                               "00000004 ffffffff"),
+                      "[-1]");
+  bin_bad(&m, "00000002 00000000 00000017 00000002 00000001 00000001 00000001",
+          FLOE_EUNSUPPORTED, "multi-dimensional");
+  bin_bad(&m, "00000001 00000000 00000017 7fffffff 00000001", FLOE_ECORRUPT,
+          "2147483647 elements but only 0 bytes left");
+  bin_bad(&m, "00000001 00000000 00000017 00000001 00000001 00000009 0000",
+          FLOE_ECORRUPT, "element 1 of 9 bytes");
+  bin_bad(&m, "00000001 00000000 00000017 00000001 00000001 00000002 0000",
+          FLOE_ECORRUPT, "array element 1");
+  bin_bad(&m, "00000001 00000000 00000017 00000001 00000001 ffffffff 00",
+          FLOE_ECORRUPT, "trailing");
+  bin_bad(&m, "00000001 00000002 00000017", FLOE_ECORRUPT, "flags 2");
+  /* every truncation of a valid array fails cleanly */
+  const char *full = "00000001 00000001 00000017 00000002 00000001 "
+                     "00000004 00000001 ffffffff";
+  uint8_t b[64];
+  size_t n = hx(full, b);
+  for (size_t len = 0; len < n; len++) {
+    col_column c;
+    assert_int_equal(col_init(&c, m.type, NULL), FLOE_OK);
+    uint8_t *p = malloc(len ? len : 1);
+    memcpy(p, b, len);
+    assert_int_equal(pgt_append_binary(&c, &m, p, len, NULL), FLOE_ECORRUPT);
+    free(p);
+    assert_int_equal(c.length, 0);
+    assert_int_equal(c.child->length, 0);
+    col_free(&c);
+  }
+  m = map_of(array(PGT_OID_TEXT, -1));
+  assert_string_equal(bin_text(&m,
+                               "00000001 00000000 00000019 00000002 00000001 "
+                               "00000003 612062 00000000"),
+                      "[\"a b\",\"\"]");
+  m = map_of(array(PGT_OID_NUMERIC, 655366));
+  bin_bad(&m,
+          "00000001 00000000 000006a4 00000001 00000001 00000008 "
+          "00000000c0000000",
+          FLOE_ERANGE, "array element 1");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_map_scalars),
@@ -557,6 +823,10 @@ int main(void) {
       cmocka_unit_test(test_dates_times),
       cmocka_unit_test(test_arrays),
       cmocka_unit_test(test_nulls),
+      cmocka_unit_test(test_binary_map),
+      cmocka_unit_test(test_binary_scalars),
+      cmocka_unit_test(test_binary_numeric),
+      cmocka_unit_test(test_binary_arrays),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
