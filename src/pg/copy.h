@@ -66,10 +66,10 @@ typedef enum pgx_progress_mode {
 } pgx_progress_mode;
 
 typedef enum pgx_copy_format {
-  /* binary when every column of the table has a binary decoder (copy.c:
-   * numbers, bool, text-like types, bytea, dates, times, uuid), else text */
+  /* COPY (FORMAT binary), read by pgtypes' send-format readers; columns of
+   * types without one are selected as their output text (format('%s')) */
   PGX_COPY_AUTO = 0,
-  PGX_COPY_TEXT, /* always text (copytext + pgtypes) */
+  PGX_COPY_TEXT, /* COPY text (copytext + pgtypes' text parsers) */
 } pgx_copy_format;
 
 typedef struct pgx_copy_opts {

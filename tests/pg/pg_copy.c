@@ -291,6 +291,7 @@ static void test_copy_equals_select(void **state) {
   assert_int_equal(s.last.rows, 100000);
   assert_int_equal(s.last.ranges_total, 2);
   assert_int_equal(s.last.ranges_done, 2);
+  assert_true(s.last.binary); /* interval, via its text, included */
   assert_true(s.last.bytes > 100000 * 50);
   assert_true(s.progress_calls >= 1);
   expect_equal(c, "c_before", &s);
@@ -316,14 +317,16 @@ static void test_copy_equals_select(void **state) {
   sink_free(&s2);
   pgx_copy_free(cp);
 
-  /* many small ranges over 3 connections */
+  /* many small ranges over 3 connections, text format */
   sink s3 = {0};
   o = opts_for(&s3, NULL);
   o.connections = 3;
   o.ranges = 17;
+  o.format = PGX_COPY_TEXT;
   assert_int_equal(pgx_copy_open(&o, &cp, &err), FLOE_OK);
   assert_int_equal(pgx_copy_table(cp, rel, NULL, &rows, &err), FLOE_OK);
   assert_int_equal(s3.last.ranges_total, 17);
+  assert_false(s3.last.binary);
   expect_equal(c, "c_t", &s3);
   sink_free(&s3);
   pgx_copy_free(cp);
@@ -503,17 +506,18 @@ static sink copy_as(const pgx_rel *rel, pgx_copy_format fmt, bool *binary) {
   return s;
 }
 
-/* Binary COPY (chosen for tables of simple types) gives exactly the
- * columns the text path gives, edge values included. */
+/* Binary COPY (the default) gives exactly the columns the text path
+ * gives, edge values included. */
 static void test_binary_matches_text(void **state) {
   (void)state;
   pgx_conn *c = t_open(PGX_CONN_SQL);
-  t_exec(c, "DROP TABLE IF EXISTS c_bin; DROP TYPE IF EXISTS c_mood;"
-            "CREATE TYPE c_mood AS ENUM ('sad', 'ok', 'happy');"
-            "CREATE TABLE c_bin (id int8 PRIMARY KEY, b bool, i2 int2, "
-            "i4 int4, o oid, f4 float4, f8 float8, t text, vc varchar(9), "
-            "bp char(5), nm name, js json, md c_mood, by bytea, d date, "
-            "tm time, ts timestamp, tz timestamptz, u uuid)");
+  t_exec(c,
+         "DROP TABLE IF EXISTS c_bin; DROP TYPE IF EXISTS c_mood;"
+         "CREATE TYPE c_mood AS ENUM ('sad', 'ok', 'happy');"
+         "CREATE TABLE c_bin (id int8 PRIMARY KEY, b bool, i2 int2, "
+         "i4 int4, o oid, f4 float4, f8 float8, t text, vc varchar(9), "
+         "bp char(5), nm name, js json, md c_mood, by bytea, d date, "
+         "tm time, ts timestamp, tz timestamptz, u uuid, ip inet, tt timetz)");
   t_exec(c,
          "INSERT INTO c_bin SELECT g, g % 2 = 0, (g % 65536 - 32768)::int2,"
          " g * 40503 - 1000000000, (g::int8 * 2654435761 % 4294967296)::oid,"
@@ -536,7 +540,9 @@ static void test_binary_matches_text(void **state) {
          "END,"
          " TIMESTAMPTZ '1960-01-01 00:00:00+00' + g * interval '17 min "
          "0.5 s',"
-         " md5('u' || g)::uuid"
+         " md5('u' || g)::uuid,"
+         " ('10.0.' || g % 256 || '.1/' || 8 + g % 25)::inet,"
+         " TIMETZ '12:00:00+02' + g * interval '1.5 s'"
          " FROM generate_series(1, 20000) g");
   t_exec(c, "INSERT INTO c_bin (id) VALUES (0)"); /* all NULL */
   pgx_rel *rel = load(c, "public", "c_bin");
@@ -552,7 +558,7 @@ static void test_binary_matches_text(void **state) {
       fail_msg("row %" PRId64 ":\n  binary %s\n  text   %s", i, a.rows[i],
                b.rows[i]);
   assert_string_equal(a.rows[0], "0|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|"
-                                 "\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N");
+                                 "\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N");
   /* spot checks against the server's own numbers */
   char *want = t_query1(c, "SELECT concat_ws('|', id, CASE WHEN b THEN 't' "
                            "ELSE 'f' END, i2, i4, o, encode(float4send(f4), "
