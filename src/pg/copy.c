@@ -662,7 +662,7 @@ floe_status pgx_copy_table(pgx_copy *c, const pgx_rel *rel, col_schema *schema,
   } else if (st == FLOE_OK) {
     st = pgx_copy_schema(rel, &r.schema, err);
   }
-  if (st == FLOE_OK && c->o.format != PGX_COPY_TEXT) {
+  if (st == FLOE_OK && c->o.format == PGX_COPY_BINARY) {
     r.binary = true;
     r.bmaps = calloc(n, sizeof *r.bmaps);
     r.as_text = calloc(n, sizeof *r.as_text);

@@ -274,6 +274,7 @@ static void test_copy_equals_select(void **state) {
   pgx_copy_opts o = opts_for(&s, slot.snapshot);
   o.ranges = 2;
   o.batch_rows = 7000;
+  o.format = PGX_COPY_BINARY;
   pgx_copy *cp = NULL;
   if (pgx_copy_open(&o, &cp, &err) != FLOE_OK) fail_msg("%s", err.msg);
   /* imported everywhere: the exporter may move on */
@@ -322,7 +323,6 @@ static void test_copy_equals_select(void **state) {
   o = opts_for(&s3, NULL);
   o.connections = 3;
   o.ranges = 17;
-  o.format = PGX_COPY_TEXT;
   assert_int_equal(pgx_copy_open(&o, &cp, &err), FLOE_OK);
   assert_int_equal(pgx_copy_table(cp, rel, NULL, &rows, &err), FLOE_OK);
   assert_int_equal(s3.last.ranges_total, 17);
@@ -506,7 +506,7 @@ static sink copy_as(const pgx_rel *rel, pgx_copy_format fmt, bool *binary) {
   return s;
 }
 
-/* Binary COPY (the default) gives exactly the columns the text path
+/* Binary COPY gives exactly the columns the text path
  * gives, edge values included. */
 static void test_binary_matches_text(void **state) {
   (void)state;
@@ -547,7 +547,7 @@ static void test_binary_matches_text(void **state) {
   t_exec(c, "INSERT INTO c_bin (id) VALUES (0)"); /* all NULL */
   pgx_rel *rel = load(c, "public", "c_bin");
   bool bin = false, txt = true;
-  sink a = copy_as(rel, PGX_COPY_AUTO, &bin);
+  sink a = copy_as(rel, PGX_COPY_BINARY, &bin);
   sink b = copy_as(rel, PGX_COPY_TEXT, &txt);
   assert_true(bin);
   assert_false(txt);
@@ -579,7 +579,7 @@ static void test_binary_matches_text(void **state) {
   for (int f = 0; f < 2; f++) {
     sink s = {0};
     pgx_copy_opts o = opts_for(&s, NULL);
-    o.format = f ? PGX_COPY_TEXT : PGX_COPY_AUTO;
+    o.format = f ? PGX_COPY_TEXT : PGX_COPY_BINARY;
     pgx_copy *cp = NULL;
     floe_error err;
     assert_int_equal(pgx_copy_open(&o, &cp, &err), FLOE_OK);
