@@ -149,7 +149,7 @@ typedef struct rpc_status_ok {
   const char *server; /* the mirror's name */
   uint32_t floe_version;
   int64_t uptime_ms;
-  int64_t memory_bytes; /* process resident memory */
+  int64_t memory_bytes; /* memory accounted against memory_limit */
   int64_t memory_limit; /* the daemon's --memory-limit */
   uint32_t ntables;
   rpc_table_status *tables;
