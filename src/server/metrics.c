@@ -82,7 +82,8 @@ int met_http_parse(const char *buf, size_t n, met_http_req *req) {
      * refused at once, not after MET_MAX_REQUEST bytes */
     for (size_t i = 0; i < len; i++) {
       unsigned char c = (unsigned char)line[i];
-      if ((c < 0x20 && c != '\t' && !(c == '\r' && i + 1 == len && nl)) ||
+      /* CR only as the line's last byte (or the last byte so far) */
+      if ((c < 0x20 && c != '\t' && !(c == '\r' && i + 1 == len)) ||
           c >= 0x7F)
         return 400;
     }
@@ -167,7 +168,11 @@ static floe_status put_label(fbuf *b, const char *s, floe_error *err) {
 static floe_status put_double(fbuf *b, double v, floe_error *err) {
   if (isnan(v)) return fbuf_printf(b, err, "NaN");
   if (isinf(v)) return fbuf_printf(b, err, v > 0 ? "+Inf" : "-Inf");
-  return fbuf_printf(b, err, "%.17g", v);
+  /* the shortest of 15 or 17 digits that reads back as v */
+  char t[32];
+  snprintf(t, sizeof t, "%.15g", v);
+  if (strtod(t, NULL) != v) snprintf(t, sizeof t, "%.17g", v);
+  return fbuf_printf(b, err, "%s", t);
 }
 
 /* Milliseconds as exact decimal seconds ("-1.005"), no float rounding. */

@@ -725,8 +725,8 @@ static void process_rpc(srv_server *s, client *c, int64_t now) {
                   !c->dead && out_pending(c) < s->cfg.out_cap;
        n++) {
     size_t avail = in_pending(c);
-    const uint8_t *p = c->in.data + c->in_off;
     if (avail == 0) break;
+    const uint8_t *p = c->in.data + c->in_off;
     /* judge the length and magic as soon as they arrive: a huge length
      * or random bytes are refused without waiting for more */
     if (avail >= 4) {
