@@ -83,8 +83,7 @@ int met_http_parse(const char *buf, size_t n, met_http_req *req) {
     for (size_t i = 0; i < len; i++) {
       unsigned char c = (unsigned char)line[i];
       /* CR only as the line's last byte (or the last byte so far) */
-      if ((c < 0x20 && c != '\t' && !(c == '\r' && i + 1 == len)) ||
-          c >= 0x7F)
+      if ((c < 0x20 && c != '\t' && !(c == '\r' && i + 1 == len)) || c >= 0x7F)
         return 400;
     }
     if (!nl) break;
