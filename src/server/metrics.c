@@ -93,6 +93,7 @@ int met_http_parse(const char *buf, size_t n, met_http_req *req) {
       line_status = parse_request_line(line, len, req);
       if (line_status) return line_status;
     } else if (len == 0) {
+      if (end + 1 > MET_MAX_REQUEST) return 431;
       if (req->minor >= 1 && hosts != 1) return 400;
       req->len = end + 1;
       return 1;
