@@ -968,6 +968,100 @@ static void test_socket_file(void **state) {
   rmdir(dir);
 }
 
+/* A client that half-closes after its requests still gets every reply,
+ * then EOF. */
+static void test_half_close(void **state) {
+  (void)state;
+  env *e = env_new();
+  int fd = raw_connect(e->path);
+  rpc_msg rq = {.type = RPC_LIST_TABLES, .id = 1};
+  raw_encode_send(fd, &rq);
+  rq.id = 2;
+  raw_encode_send(fd, &rq);
+  shutdown(fd, SHUT_WR);
+  farena a;
+  farena_init(&a, 1024, 0);
+  rpc_msg m;
+  for (uint32_t id = 1; id <= 2; id++) {
+    assert_int_equal(raw_frame(fd, &a, &m), 1);
+    assert_int_equal(m.type, RPC_LIST_TABLES_OK);
+    assert_int_equal(m.id, id);
+  }
+  expect_eof(fd);
+  close(fd);
+  farena_free(&a);
+  env_free(e);
+}
+
+typedef struct worker {
+  env *e;
+  int seed;
+  int failures;
+} worker;
+
+static void *work(void *arg) {
+  worker *w = arg;
+  rpc_client *c;
+  floe_error err;
+  if (rpc_client_connect(w->e->path, "worker", 10000, &c, &err) != FLOE_OK) {
+    w->failures++;
+    return NULL;
+  }
+  farena a;
+  farena_init(&a, 1024, 0);
+  for (int i = 0; i < 100; i++) {
+    rpc_msg rq = {.type = RPC_READ_STATE}, rp;
+    rq.u.read_state = (rpc_read_state){"public.a", 1, 1000, 0};
+    farena_reset(&a);
+    if (rpc_client_call(c, &rq, &a, &rp, &err) != FLOE_OK) {
+      w->failures++;
+      continue;
+    }
+    uint64_t lease = rp.u.read_state_ok.lease;
+    if ((i + w->seed) % 3 == 0) {
+      rpc_scan sc = {.lease = lease, .format = RPC_FMT_ARROW};
+      collect k = {0};
+      rpc_end end;
+      if (rpc_client_scan(c, &sc, sink, &k, &end, &err) != FLOE_OK ||
+          k.got != 1000 || k.bad)
+        w->failures++;
+    }
+    rq = (rpc_msg){.type = RPC_RELEASE};
+    rq.u.lease.lease = lease;
+    if (rpc_client_call(c, &rq, &a, &rp, &err) != FLOE_OK) w->failures++;
+  }
+  farena_free(&a);
+  rpc_client_close(c);
+  return NULL;
+}
+
+/* Many clients at once: every lease taken is released exactly once. */
+static void test_many_clients(void **state) {
+  (void)state;
+  env *e = env_new();
+  enum { N = 8 };
+  pthread_t t[N];
+  worker w[N];
+  for (int i = 0; i < N; i++) {
+    w[i] = (worker){e, i, 0};
+    pthread_create(&t[i], NULL, work, &w[i]);
+  }
+  for (int i = 0; i < N; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(w[i].failures, 0);
+  }
+  assert_int_equal(atomic_load(&e->f.releases), N * 100);
+  srv_stats st = stats_when(e, clients_are, 0);
+  assert_int_equal(st.leases, 0);
+  uint64_t scans = 0;
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < 100; j++) scans += (j + i) % 3 == 0;
+  /* per client: hello, then read_state + release 100 times, and scans */
+  assert_true(st.requests == N * (1 + 2 * 100) + scans);
+  assert_int_equal(atomic_load(&e->f.streams_closed), (int)scans);
+  env_free(e);
+}
+
 /* ---- HTTP ---- */
 
 static int tcp_connect(int port) {
@@ -1089,6 +1183,8 @@ int main(void) {
       cmocka_unit_test(test_stalled_frame),
       cmocka_unit_test(test_max_clients),
       cmocka_unit_test(test_socket_file),
+      cmocka_unit_test(test_half_close),
+      cmocka_unit_test(test_many_clients),
       cmocka_unit_test(test_http),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
