@@ -65,8 +65,8 @@ static const key keys[] = {
     {"io-timeout-ms", K_MS, false, D(io_timeout_ms), 8, 100, 3600000, "30s"},
     {"max-clients", K_INT, false, D(max_clients), 4, 1, 65536, "64"},
     /* engine knobs: floe_table_config (floe.h states the defaults) */
-    {"batch-rows", K_INT, true, E(batch_rows), 4, 1, 1 << 20, "4096"},
-    {"flush-rows", K_INT, true, E(flush_rows), 8, 1, BIG, "1M"},
+    {"batch-rows", K_INT, true, E(batch_rows), 4, 1, 1 << 24, "4096"},
+    {"flush-rows", K_INT, true, E(flush_rows), 8, 1, BIG, "1000000"},
     {"flush-bytes", K_SIZE, true, E(flush_bytes), 8, 1 << 20, BIG, "64MiB"},
     {"flush-age-ms", K_MS, true, E(flush_age_ms), 8, 0, BIG, "0"},
     {"commit-interval-ms", K_MS, true, E(commit_interval_ms), 8, 1, BIG, "1s"},

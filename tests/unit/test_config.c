@@ -173,7 +173,7 @@ static void test_engine_apply_partial(void **state) {
   assert_int_equal(cfg_engine_set(&e, "keep_snapshots", "3", &err), FLOE_OK);
   assert_int_equal(cfg_engine_set(&e, "warehouse", "/x", &err), FLOE_ENOTFOUND);
   assert_int_equal(cfg_engine_set(&e, "batch-rows", "0", &err), FLOE_ERANGE);
-  assert_string_equal(err.msg, "batch-rows: 0 is outside 1..1048576");
+  assert_string_equal(err.msg, "batch-rows: 0 is outside 1..16777216");
   cfg_engine_apply(&e, &t);
   assert_int_equal(t.keep_snapshots, 3);
   assert_int_equal(t.batch_rows, 100);
@@ -442,9 +442,8 @@ static void test_docs_list_every_key(void **state) {
         fail_msg("docs/config.md: '%s' row lacks default %s", cfg_key_name(i),
                  def);
     }
-    /* and the documented default parses (flush-rows: floe.h says "1M"
-     * rows, a count the config takes as digits only) */
-    if (*def && strcmp(cfg_key_name(i), "flush-rows") != 0) {
+    /* and the documented default parses */
+    if (*def) {
       cfg_daemon c;
       cfg_init(&c);
       floe_error err;
@@ -455,6 +454,42 @@ static void test_docs_list_every_key(void **state) {
     }
   }
   assert_true(keys >= 31);
+}
+
+/* The documented engine defaults are the engine's: each parsed from the
+ * key table equals what floe_table_config_init sets. */
+static void test_engine_defaults_match(void **state) {
+  (void)state;
+  cfg_daemon c;
+  cfg_init(&c);
+  floe_error err;
+  for (int i = 0; cfg_key_name(i); i++) {
+    if (!cfg_key_is_engine(i) || !*cfg_key_default(i)) continue;
+    floe_status st = cfg_set(&c, cfg_key_name(i), cfg_key_default(i), &err);
+    if (st != FLOE_OK) fail_msg("%s: %s", cfg_key_name(i), err.msg);
+  }
+  floe_table_config want, got;
+  floe_table_config_init(&want);
+  memset(&got, 0x5A, sizeof got);
+  got.state_dir = NULL; /* the one knob without a default value */
+  cfg_engine_apply(&c.engine, &got);
+  assert_int_equal(got.batch_rows, want.batch_rows);
+  assert_true(got.flush_rows == want.flush_rows);
+  assert_true(got.flush_bytes == want.flush_bytes);
+  assert_true(got.flush_age_ms == want.flush_age_ms);
+  assert_true(got.commit_interval_ms == want.commit_interval_ms);
+  assert_true(got.memory_limit == want.memory_limit);
+  assert_true(got.txn_spill_bytes == want.txn_spill_bytes);
+  assert_int_equal(got.keep_snapshots, want.keep_snapshots);
+  assert_true(got.snapshot_max_age_ms == want.snapshot_max_age_ms);
+  assert_true(got.orphan_age_ms == want.orphan_age_ms);
+  assert_true(got.housekeeping_interval_ms == want.housekeeping_interval_ms);
+  assert_true(got.target_file_bytes == want.target_file_bytes);
+  assert_int_equal(got.compact_min_files, want.compact_min_files);
+  assert_true(got.compact_delete_fraction == want.compact_delete_fraction);
+  assert_true(got.compact_interval_ms == want.compact_interval_ms);
+  assert_null(want.state_dir);
+  cfg_free(&c);
 }
 
 int main(void) {
@@ -468,6 +503,7 @@ int main(void) {
       cmocka_unit_test(test_socket_default),
       cmocka_unit_test(test_load_file),
       cmocka_unit_test(test_docs_list_every_key),
+      cmocka_unit_test(test_engine_defaults_match),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
