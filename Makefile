@@ -4,15 +4,20 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
+PREFIX     ?= /usr/local
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
 
-.PHONY: all deps check test test-asan test-interop demo bench fuzz format clean
+.PHONY: all install deps check test test-asan test-interop demo bench fuzz format clean
 
 all: $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS)
 
 $(BUILD)/CMakeCache.txt:
 	@cmake -S . -B $(BUILD) $(CMAKE_GEN) >/dev/null
+
+# PREFIX (default /usr/local) and DESTDIR (staged installs) are honoured.
+install: all
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 deps:
 	@scripts/install-deps
