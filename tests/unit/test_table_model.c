@@ -36,14 +36,17 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -897,6 +900,7 @@ typedef struct world {
   int nhist;
   int *counts;           /* per step kind, summed over runs */
   int durable_regressed; /* reopen after a crash reported less durable */
+  struct conc *cc;       /* the concurrent mode's threads, or NULL */
 } world;
 
 static void hist(world *w, const char *fmt, ...)
@@ -915,7 +919,9 @@ static const char *env_schema(void) { return getenv("FLOE_MODEL_SCHEMA"); }
 
 static void wfail(world *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
+static void conc_stop(world *w);
 static void wfail(world *w, const char *fmt, ...) {
+  conc_stop(w); /* no thread may outlive the world */
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -1581,8 +1587,211 @@ static void scan_compare(world *w, floe_read_state *rs, const int *proj,
   sv_free(&got);
 }
 
+/* ====================================================================== */
+/* the concurrent mode: a maintenance thread and a reader thread          */
+/* ====================================================================== */
+
+/* The model's content at a commit: an order-independent hash of its row
+ * renderings and their count. */
+typedef struct hentry {
+  uint64_t lsn, hash;
+  int64_t n;
+} hentry;
+
+typedef struct conc {
+  world *w;
+  pthread_t maint, reader;
+  bool running;
+  _Atomic int stop;
+  pthread_mutex_t mu;       /* guards h, err */
+  pthread_mutex_t maint_mu; /* a tick never overlaps flush/compact */
+  hentry *h;
+  int nh, caph;
+  char err[1024];
+  _Atomic int failed;
+  _Atomic int64_t reads, ticks;
+} conc;
+
+static uint64_t row_hash(const char *text) {
+  return XXH64(text, strlen(text), 99);
+}
+
+static void set_hash(const mset *s, uint64_t *hash, int64_t *n) {
+  uint64_t h = 0;
+  for (int i = 0; i < s->n; i++) h += row_hash(s->r[i]->text);
+  *hash = h;
+  *n = s->n;
+}
+
+/* Records the model's content as of lsn: before floe_commit, so a reader
+ * never sees an LSN the history lacks. */
+static void history_add(world *w, uint64_t lsn) {
+  conc *cc = w->cc;
+  if (!cc) return;
+  hentry e = {.lsn = lsn};
+  set_hash(&w->committed, &e.hash, &e.n);
+  pthread_mutex_lock(&cc->mu);
+  if (cc->nh == cc->caph) {
+    cc->caph = cc->caph ? cc->caph * 2 : 256;
+    cc->h = xrealloc(cc->h, (size_t)cc->caph * sizeof *cc->h);
+  }
+  cc->h[cc->nh++] = e;
+  pthread_mutex_unlock(&cc->mu);
+}
+
+static void conc_fail(conc *cc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void conc_fail(conc *cc, const char *fmt, ...) {
+  pthread_mutex_lock(&cc->mu);
+  if (!atomic_load(&cc->failed)) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cc->err, sizeof cc->err, fmt, ap);
+    va_end(ap);
+    atomic_store(&cc->failed, 1);
+  }
+  pthread_mutex_unlock(&cc->mu);
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_us(int us) {
+  struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
+  nanosleep(&ts, NULL);
+}
+
+/* The maintenance thread: floe_table_tick on the real clock, as the
+ * daemon would, every 1-3 ms. */
+static void *maint_main(void *arg) {
+  conc *cc = arg;
+  rng r;
+  rseed(&r, cc->w->seed + 17);
+  while (!atomic_load(&cc->stop)) {
+    floe_error e;
+    int64_t next = 0;
+    pthread_mutex_lock(&cc->maint_mu);
+    floe_status st = floe_table_tick(cc->w->t, mono_ms(), &next, &e);
+    pthread_mutex_unlock(&cc->maint_mu);
+    if (st != FLOE_OK) {
+      conc_fail(cc, "maintenance thread: floe_table_tick: %s: %s",
+                floe_strerror(st), e.msg);
+      break;
+    }
+    atomic_fetch_add(&cc->ticks, 1);
+    sleep_us(1000 + rint_(&r, 2000));
+  }
+  return NULL;
+}
+
+/* The reader thread: takes the current read state (now and then holds it
+ * a while first), scans it and checks it against the model's history: it
+ * must be exactly the content of the newest commit at or below its LSN. */
+static void *reader_main(void *arg) {
+  conc *cc = arg;
+  const tspec *sp = cc->w->sp;
+  rng r;
+  rseed(&r, cc->w->seed + 29);
+  int proj[MAXC];
+  for (int c = 0; c < sp->ncols; c++) proj[c] = c;
+  while (!atomic_load(&cc->stop)) {
+    floe_error e;
+    floe_read_state *rs = NULL;
+    floe_status st = floe_read_state_get(cc->w->t, 0, 10000, &rs, &e);
+    if (st != FLOE_OK) {
+      conc_fail(cc, "reader thread: floe_read_state_get: %s: %s",
+                floe_strerror(st), e.msg);
+      break;
+    }
+    uint64_t l = floe_read_state_lsn(rs);
+    int64_t nrows = floe_read_state_rows(rs);
+    if (rpct(&r, 30)) sleep_us(500 + rint_(&r, 3000)); /* pinned a while */
+    struct ArrowArrayStream s;
+    memset(&s, 0, sizeof s);
+    bool early = rpct(&r, 50);
+    st = floe_scan(rs, NULL, 0, &s, &e);
+    if (st != FLOE_OK) {
+      floe_read_state_release(rs);
+      conc_fail(cc, "reader thread: floe_scan at %" PRIu64 ": %s: %s", l,
+                floe_strerror(st), e.msg);
+      break;
+    }
+    if (early) floe_read_state_release(rs);
+    strvec got = {0};
+    char why[512];
+    const char *err =
+        arrow_read(&s, sp->cols, proj, sp->ncols, &got, why, sizeof why);
+    if (!early) floe_read_state_release(rs);
+    if (err) {
+      sv_free(&got);
+      conc_fail(cc, "reader thread: stream at %" PRIu64 ": %s", l, err);
+      break;
+    }
+    uint64_t h = 0;
+    for (int i = 0; i < got.n; i++) h += row_hash(got.v[i]);
+    hentry want = {0};
+    bool found = false;
+    pthread_mutex_lock(&cc->mu);
+    for (int i = cc->nh - 1; i >= 0 && !found; i--)
+      if (cc->h[i].lsn <= l) {
+        want = cc->h[i];
+        found = true;
+      }
+    pthread_mutex_unlock(&cc->mu);
+    if (found && (want.hash != h || want.n != got.n || nrows != got.n)) {
+      conc_fail(cc,
+                "reader thread: read state at LSN %" PRIu64 " has %d rows "
+                "(floe_read_state_rows %" PRId64
+                "), the model at commit %" PRIu64 " has %" PRId64 " rows%s",
+                l, got.n, nrows, want.lsn, want.n,
+                want.n == got.n ? " with other contents" : "");
+      sv_free(&got);
+      break;
+    }
+    sv_free(&got);
+    atomic_fetch_add(&cc->reads, 1);
+  }
+  return NULL;
+}
+
+/* Starts the threads on the current table; the history restarts at the
+ * model's current content. */
+static void conc_start(world *w) {
+  conc *cc = w->cc;
+  if (!cc || cc->running) return;
+  pthread_mutex_lock(&cc->mu);
+  cc->nh = 0;
+  pthread_mutex_unlock(&cc->mu);
+  history_add(w, w->last_commit_lsn);
+  atomic_store(&cc->stop, 0);
+  if (pthread_create(&cc->maint, NULL, maint_main, cc) != 0 ||
+      pthread_create(&cc->reader, NULL, reader_main, cc) != 0)
+    fail_msg("pthread_create failed");
+  cc->running = true;
+}
+
+static void conc_stop(world *w) {
+  conc *cc = w->cc;
+  if (!cc || !cc->running) return;
+  atomic_store(&cc->stop, 1);
+  pthread_join(cc->maint, NULL);
+  pthread_join(cc->reader, NULL);
+  cc->running = false;
+}
+
+static void conc_check(world *w) {
+  if (w->cc && atomic_load(&w->cc->failed)) {
+    conc_stop(w);
+    wfail(w, "%s", w->cc->err);
+  }
+}
+
 /* After every step: LSNs, a fresh read state's rows and scan. */
 static void check(world *w) {
+  conc_check(w);
   floe_table *t = w->t;
   uint64_t ap = floe_applied_lsn(t), du = floe_durable_lsn(t);
   if (du > ap) wfail(w, "durable LSN %" PRIu64 " > applied %" PRIu64, du, ap);
@@ -1628,10 +1837,13 @@ static void check(world *w) {
   }
   floe_read_state_release(rs);
 
+  /* the maintenance thread may move durable meanwhile */
+  uint64_t du1 = floe_durable_lsn(t);
   floe_table_stats st;
   floe_table_stats_get(t, &st);
+  uint64_t du2 = floe_durable_lsn(t);
   if (st.rows != w->committed.n || st.applied_lsn != floe_applied_lsn(t) ||
-      st.durable_lsn != floe_durable_lsn(t))
+      st.durable_lsn < du1 || st.durable_lsn > du2)
     wfail(w,
           "stats: rows %" PRId64 " applied %" PRIu64 " durable %" PRIu64
           "; model rows %d, applied %" PRIu64 " durable %" PRIu64,
@@ -1756,11 +1968,15 @@ static void replay(world *w, const logent *L, bool skip) {
     wfail(w, "replaying %s of xid %u (commit %" PRIu64 "): %s: %s",
           op_name(L->ops.v[i].kind), L->xid, L->lsn, floe_strerror(st), e.msg);
   }
-  E(w, floe_commit(w->t, L->xid, L->lsn, &e_));
-  if (skip) return;
+  if (skip) {
+    E(w, floe_commit(w->t, L->xid, L->lsn, &e_));
+    return;
+  }
   for (int i = 0; i < L->ops.n; i++)
     if (!mset_apply(w->sp, &w->committed, &L->ops.v[i]))
       wfail(w, "model: replaying commit %" PRIu64 " lost a row", L->lsn);
+  history_add(w, L->lsn);
+  E(w, floe_commit(w->t, L->xid, L->lsn, &e_));
   w->last_commit_lsn = L->lsn;
 }
 
@@ -1889,10 +2105,11 @@ static void commit_txn(world *w, txn *T) {
   char b[24];
   hist(w, "commit xid=%u at %s (%d ops)", T->xid, floe_lsn_format(lsn, b),
        T->ops.n);
-  E(w, floe_commit(w->t, T->xid, lsn, &e_));
   for (int i = 0; i < T->ops.n; i++)
     if (!mset_apply(w->sp, &w->committed, &T->ops.v[i]))
       wfail(w, "model: commit of xid %u lost a row", T->xid);
+  history_add(w, lsn);
+  E(w, floe_commit(w->t, T->xid, lsn, &e_));
   w->last_commit_lsn = lsn;
   log_push(w, lsn, T->xid, T->ops);
   memset(&T->ops, 0, sizeof T->ops);
@@ -1916,6 +2133,7 @@ static void do_abort(world *w) {
 }
 
 static void do_tick(world *w) {
+  if (w->cc) return; /* the maintenance thread ticks on the real clock */
   int x = rint_(&w->r, 20);
   w->now_ms += x == 0   ? 0
                : x < 17 ? rint_(&w->r, 1500)
@@ -1927,7 +2145,12 @@ static void do_tick(world *w) {
 
 static void do_flush(world *w) {
   hist(w, "flush");
-  E(w, floe_table_flush(w->t, &e_));
+  if (w->cc) pthread_mutex_lock(&w->cc->maint_mu);
+  floe_error e;
+  floe_status st = floe_table_flush(w->t, &e);
+  if (w->cc) pthread_mutex_unlock(&w->cc->maint_mu);
+  if (st != FLOE_OK)
+    wfail(w, "floe_table_flush: %s: %s", floe_strerror(st), e.msg);
   uint64_t ap = floe_applied_lsn(w->t), du = floe_durable_lsn(w->t);
   if (du != ap)
     wfail(w, "after floe_table_flush durable %" PRIu64 " != applied %" PRIu64,
@@ -1937,7 +2160,12 @@ static void do_flush(world *w) {
 static void do_compact(world *w) {
   int force = rpct(&w->r, 40);
   hist(w, "compact force=%d", force);
-  E(w, floe_table_compact(w->t, force, &e_));
+  if (w->cc) pthread_mutex_lock(&w->cc->maint_mu);
+  floe_error e;
+  floe_status st = floe_table_compact(w->t, force, &e);
+  if (w->cc) pthread_mutex_unlock(&w->cc->maint_mu);
+  if (st != FLOE_OK)
+    wfail(w, "floe_table_compact: %s: %s", floe_strerror(st), e.msg);
 }
 
 static void do_advance(world *w) {
@@ -1951,6 +2179,8 @@ static void do_advance(world *w) {
 }
 
 static void do_reopen(world *w) {
+  conc_stop(w);
+  conc_check(w);
   unpin_all(w);
   uint64_t ap = floe_applied_lsn(w->t);
   hist(w, "close + reopen");
@@ -1968,9 +2198,12 @@ static void do_reopen(world *w) {
           ", want both %" PRIu64,
           ap2, du2, ap);
   resend_open(w);
+  conc_start(w);
 }
 
 static void do_crash(world *w) {
+  conc_stop(w);
+  conc_check(w);
   unpin_all(w);
   fold(w);
   uint64_t du = floe_durable_lsn(w->t);
@@ -2011,6 +2244,7 @@ static void do_crash(world *w) {
   sv_free(&before);
   sv_free(&after);
   resend_open(w);
+  conc_start(w);
 }
 
 static void do_replay_skip(world *w) {
@@ -2322,6 +2556,7 @@ static void rm_rf(const char *dir) {
 static void run(world *w) {
   open_table(w, true);
   check(w);
+  conc_start(w);
   int local[K_COUNT] = {0};
   for (w->step = 0; w->step < w->steps; w->step++) {
     int k = pick_kind(w);
@@ -2356,6 +2591,8 @@ static void run(world *w) {
   do_reopen(w);
   fold(w);
   check(w);
+  conc_stop(w);
+  conc_check(w);
   unpin_all(w);
   close_rows(w);
   E(w, floe_table_close(w->t, &e_));
@@ -2402,6 +2639,51 @@ static void run_schema(const tspec *sp, const uint64_t *seeds, int nseeds,
 }
 
 #define DEFAULT_STEPS 700
+
+/* The same runs with the host's threads: a maintenance thread ticking on
+ * the real clock (short intervals: flushes, Iceberg commits, compactions
+ * and housekeeping run while the ingest thread works) and a reader thread
+ * checking every read state it takes against the model's history. */
+static void run_concurrent(const tspec *sp, uint64_t seed, int steps) {
+  const char *only = env_schema();
+  if (only && strcmp(only, sp->name) != 0) return;
+  const char *sv = getenv("FLOE_MODEL_SEED");
+  if (sv) seed = strtoull(sv, NULL, 10);
+  int counts[K_COUNT] = {0};
+  world w;
+  world_init(&w, sp, seed, steps, counts, NULL);
+  w.cfg.commit_interval_ms = 20 + rint_(&w.r, 80);
+  w.cfg.compact_interval_ms = 50;
+  if (w.cfg.housekeeping_interval_ms) w.cfg.housekeeping_interval_ms = 200;
+  if (w.cfg.flush_age_ms) w.cfg.flush_age_ms = 30;
+  snprintf(w.cfgdesc + strlen(w.cfgdesc), sizeof w.cfgdesc - strlen(w.cfgdesc),
+           " (concurrent: commit_interval %" PRId64 ")",
+           w.cfg.commit_interval_ms);
+  conc cc;
+  memset(&cc, 0, sizeof cc);
+  cc.w = &w;
+  pthread_mutex_init(&cc.mu, NULL);
+  pthread_mutex_init(&cc.maint_mu, NULL);
+  w.cc = &cc;
+  run(&w);
+  if (getenv("FLOE_MODEL_VERBOSE"))
+    fprintf(stderr, "%s concurrent: %" PRId64 " ticks, %" PRId64 " reads\n",
+            sp->name, atomic_load(&cc.ticks), atomic_load(&cc.reads));
+  if (!atomic_load(&cc.ticks) || !atomic_load(&cc.reads))
+    fail_msg("%s concurrent: the threads did nothing", sp->name);
+  world_free(&w);
+  rm_rf(w.dir);
+  free(cc.h);
+  pthread_mutex_destroy(&cc.mu);
+  pthread_mutex_destroy(&cc.maint_mu);
+}
+
+static void test_concurrent(void **state) {
+  (void)state;
+  int steps = env_int("FLOE_MODEL_STEPS", DEFAULT_STEPS);
+  run_concurrent(&SPEC_WIDE, 6, steps);
+  run_concurrent(&SPEC_NOKEY, 7, steps / 2);
+}
 
 static void test_wide(void **state) {
   (void)state;
@@ -2757,10 +3039,9 @@ int main(void) {
     return cmocka_run_group_tests(dump, NULL, NULL);
   }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_arrow_reader),
-      cmocka_unit_test(test_wide),
-      cmocka_unit_test(test_composite),
-      cmocka_unit_test(test_nokey),
+      cmocka_unit_test(test_arrow_reader), cmocka_unit_test(test_wide),
+      cmocka_unit_test(test_composite),    cmocka_unit_test(test_nokey),
+      cmocka_unit_test(test_concurrent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
