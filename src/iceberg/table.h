@@ -85,8 +85,9 @@ typedef struct ice_txn ice_txn;
 floe_status ice_txn_begin(ice_table *t, ice_txn **out, floe_error *err);
 /* Adds a data file (copied). */
 floe_status ice_txn_append(ice_txn *x, const ice_data_file *f, floe_error *err);
-/* Marks rows of a live data file (by its file_path) deleted: merged into
- * the file's DV at commit. rows is copied. */
+/* Marks rows of a live data file (by its file_path), or of one appended
+ * earlier in this txn, deleted: merged into the file's DV at commit. rows is
+ * copied. */
 floe_status ice_txn_delete_rows(ice_txn *x, const char *data_file,
                                 const ice_dv *rows, floe_error *err);
 /* Removes a live data file (and its DV) from the table. */

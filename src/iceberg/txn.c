@@ -433,10 +433,19 @@ static floe_status stage_deletes(attempt *a, bool first, floe_error *err) {
     a->final = true;       /* a failed check below cannot be cured by a retry */
     loc l, dl;
     if (!find_live(a, ICE_MANIFEST_DATA, file, &l)) {
+      /* a file appended by this txn (l.m = -1, l.i its index in adds): a
+       * streaming writer deletes rows of files it has not committed yet */
+      l.m = -1;
+      l.i = -1;
+      for (int k = 0; k < x->nadd && l.i < 0; k++)
+        if (!strcmp(x->adds[k].file_path, file)) l.i = k;
+    }
+    if (l.i < 0) {
       st = ferr_set(err, gone, "delete from %s: not a live data file", file);
       break;
     }
-    poscheck pc = {at(a, l)->file.record_count, false, 0};
+    const ice_data_file *target = l.m < 0 ? &x->adds[l.i] : &at(a, l)->file;
+    poscheck pc = {target->record_count, false, 0};
     ice_dv_iterate(x->dels[d].dv, check_pos, &pc);
     if (pc.bad) {
       st = ferr_set(err, FLOE_EINVAL,
@@ -484,9 +493,12 @@ static floe_status stage_deletes(attempt *a, bool first, floe_error *err) {
         st = ferr_nomem(err, (size_t)n * sizeof *a->dvs);
     }
     for (int i = 0; i < n && !st; i++) {
-      const ice_data_file *df = &at(a, dloc[i])->file;
+      bool added = dloc[i].m < 0;
+      const ice_data_file *df =
+          added ? &x->adds[dloc[i].i] : &at(a, dloc[i])->file;
       ice_manifest_entry *e = &a->dvs[i];
-      a->dv_spec[i] = a->mfs[dloc[i].m].partition_spec_id;
+      a->dv_spec[i] =
+          added ? a->md->default_spec_id : a->mfs[dloc[i].m].partition_spec_id;
       a->ndv++;
       e->status = ICE_STATUS_ADDED;
       e->snapshot_id = ICE_NONE;

@@ -18,6 +18,9 @@
  * Budget: <= 16 bytes of RAM per indexed row, counting the mem table's slots
  * and the resident pages of the maps (tidx_bytes reports both).
  *
+ * Threads: a tidx_mem is not synchronised (the caller locks). A tidx_file is
+ * immutable once its slots are set: lookups from any number of threads.
+ *
  * Locations: TIDX_LOC(kind_id, row) packs a 32-bit batch id or data-file slot
  * and a 32-bit row. File indexes return (file slot, row) where the slot is
  * the one the caller gave the data file's path when opening the index.
@@ -54,12 +57,18 @@ typedef struct tidx_mem tidx_mem;
 
 floe_status tidx_mem_new(int64_t expected, tidx_mem **out, floe_error *err);
 void tidx_mem_free(tidx_mem *m);
+/* loc must not be TIDX_LOC(UINT32_MAX, UINT32_MAX) (the empty marker). */
 floe_status tidx_mem_insert(tidx_mem *m, uint64_t hash, uint64_t loc,
                             floe_error *err);
+/* Inserts hashes[r] -> TIDX_LOC(id, row0 + r) for r in [0, n): one growth
+ * check and prefetched probes (publishing a batch's rows). */
+floe_status tidx_mem_insert_run(tidx_mem *m, const uint64_t *hashes, int64_t n,
+                                uint32_t id, uint32_t row0, floe_error *err);
 /* Removes one (hash, loc) entry; false when absent. */
 bool tidx_mem_remove(tidx_mem *m, uint64_t hash, uint64_t loc);
 /* Candidates for hash: calls fn(arg, loc) for each; fn returns nonzero to
- * stop early. */
+ * stop early. fn must not insert into or remove from the index it visits
+ * (collect, then remove). */
 typedef int (*tidx_visit_fn)(void *arg, uint64_t loc);
 void tidx_mem_lookup(const tidx_mem *m, uint64_t hash, tidx_visit_fn fn,
                      void *arg);
@@ -80,27 +89,33 @@ typedef struct tidx_cover {
 
 /*
  * Builds an index over the given files: hashes[k] is the hash of ordinal k
- * (file 0's rows first, then file 1's...), sum(rows) entries. Writes it to
- * path (a local file, written to a temp name, fsynced, renamed) and opens it.
+ * (file 0's rows first, then file 1's...), sum(rows) <= UINT32_MAX entries.
+ * Writes it to path (a local file, written to "<path>.tmp-XXXXXX", fsynced,
+ * renamed; a crash may leave such temp files for the caller to remove) and
+ * opens it with the files' slots.
  * hashes is borrowed (the builder may sort a copy).
  */
 floe_status tidx_file_build(const char *path, const tidx_cover *files,
-                            int nfiles, const uint64_t *hashes,
-                            tidx_file **out, floe_error *err);
-/* Opens (mmaps) an index file. slots[i] is the caller's slot for the i-th
- * covered file (tidx_file_covers tells which files, in order); pass NULL to
- * read the cover list first and call tidx_file_set_slots after. Corrupt or
- * truncated files: FLOE_ECORRUPT naming the file. */
+                            int nfiles, const uint64_t *hashes, tidx_file **out,
+                            floe_error *err);
+/* Opens (mmaps) an index file, checking its header, sizes, CRCs and
+ * directory (it reads the whole file once). The i-th covered file's slot is
+ * i until tidx_file_set_slot gives it the caller's (tidx_file_cover_path tells
+ * which files, in order). Corrupt or truncated files: FLOE_ECORRUPT naming
+ * the file; a missing file FLOE_ENOTFOUND. */
 floe_status tidx_file_open(const char *path, tidx_file **out, floe_error *err);
 int tidx_file_ncovers(const tidx_file *f);
 /* The i-th covered file's path (borrowed from f) and rows. */
 const char *tidx_file_cover_path(const tidx_file *f, int i, int64_t *rows);
 void tidx_file_set_slot(tidx_file *f, int i, uint32_t slot);
+uint32_t tidx_file_slot(const tidx_file *f, int i);
 void tidx_file_lookup(const tidx_file *f, uint64_t hash, tidx_visit_fn fn,
                       void *arg);
 /*
  * Merges indexes into one new file at path, keeping only the covered files
- * for which live(arg, slot) is true (dead files' entries are dropped). The
+ * for which live(arg, slot) is true (dead files' entries are dropped; live
+ * NULL keeps all). The output covers the live files in input order with
+ * their slots. Streaming: memory is the output file's mapping only. The
  * inputs stay open and valid; the caller swaps and frees them.
  */
 typedef bool (*tidx_live_fn)(void *arg, uint32_t slot);

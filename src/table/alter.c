@@ -1,0 +1,284 @@
+/*
+ * Schema changes (floe_table_alter, floe_table_rename_column), called on
+ * the ingest thread: flush and commit what is applied (data files keep the
+ * schema they were written with; Iceberg reads them by field id), commit the
+ * new Iceberg schema, then convert what is still in memory (mem batches if
+ * any, open transactions' rows and keys) to it and swap the schema in.
+ * Spill files of open transactions keep their schema, like data files.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "table/txn_int.h"
+
+/* Iceberg has one 32-bit "int": an int16 column reads back as int32. */
+static bool same_type(col_dtype a, col_dtype b) {
+  if (a.id == COL_INT16) a.id = COL_INT32;
+  if (b.id == COL_INT16) b.id = COL_INT32;
+  if (a.id == COL_LIST) {
+    if (a.elem == COL_INT16) a.elem = COL_INT32;
+    if (b.elem == COL_INT16) b.elem = COL_INT32;
+  }
+  if (a.id != b.id) return false;
+  if (a.id == COL_DECIMAL && (a.precision != b.precision || a.scale != b.scale))
+    return false;
+  if (a.id == COL_LIST &&
+      (a.elem != b.elem ||
+       (a.elem == COL_DECIMAL && (a.elem_precision != b.elem_precision ||
+                                  a.elem_scale != b.elem_scale))))
+    return false;
+  return true;
+}
+
+bool tbl_same_type(col_dtype a, col_dtype b) { return same_type(a, b); }
+
+/* Converts batch b into schema to by field id (defaults per field of to). */
+static floe_status convert_to(const col_batch *b, col_schema *to,
+                              const tbl_schema *s, col_batch **out,
+                              floe_error *err) {
+  col_batch *nb = NULL;
+  FLOE_TRY(col_batch_new(to, &nb, err));
+  floe_status st = FLOE_OK;
+  for (int i = 0; i < to->nfields && !st; i++) {
+    int32_t id = to->fields[i].id;
+    int k = col_schema_find_id(b->schema, id);
+    if (k >= 0) {
+      st = tbl_col_convert(&nb->cols[i], &b->cols[k], 0, b->length, err);
+    } else {
+      int c = col_schema_find_id(s->cols, id);
+      st = tbl_col_default(&nb->cols[i],
+                           c >= 0 ? s->fcols[c].initial_default : NULL,
+                           b->length, err);
+    }
+  }
+  if (!st) st = col_batch_seal(nb, err);
+  if (!st) nb->length = b->length;
+  if (st) {
+    col_batch_free(nb);
+    return st;
+  }
+  *out = nb;
+  return FLOE_OK;
+}
+
+/* The converted batches and txn state, built before anything is swapped so
+ * a failure leaves the table as it was. */
+typedef struct conv {
+  int nmem;
+  tbl_batch **mem; /* replacements for t->mem[i] */
+  int ntxn;
+  col_batch ***chunks; /* per txn, per chunk */
+  col_batch **opkeys;  /* per txn */
+} conv;
+
+static void conv_free(conv *c, floe_table *t) {
+  for (int i = 0; i < c->nmem && c->mem; i++) tbl_batch_unref(c->mem[i]);
+  free(c->mem);
+  for (int i = 0; i < c->ntxn; i++) {
+    for (int k = 0; c->chunks && c->chunks[i] && k < t->txns[i]->nchunk; k++)
+      col_batch_free(c->chunks[i][k]);
+    if (c->chunks) free(c->chunks[i]);
+    if (c->opkeys) col_batch_free(c->opkeys[i]);
+  }
+  free(c->chunks);
+  free(c->opkeys);
+}
+
+static floe_status convert_all(floe_table *t, const tbl_schema *s, conv *c,
+                               floe_error *err) {
+  memset(c, 0, sizeof *c);
+  c->nmem = t->nmem;
+  c->ntxn = t->ntxn;
+  c->mem = calloc((size_t)t->nmem + 1, sizeof *c->mem);
+  c->chunks = calloc((size_t)t->ntxn + 1, sizeof *c->chunks);
+  c->opkeys = calloc((size_t)t->ntxn + 1, sizeof *c->opkeys);
+  if (!c->mem || !c->chunks || !c->opkeys) return ferr_nomem(err, 64);
+  for (int i = 0; i < t->nmem; i++) {
+    const tbl_batch *b = t->mem[i];
+    tbl_batch *n = calloc(1, sizeof *n);
+    if (!n) return ferr_nomem(err, sizeof *n);
+    atomic_init(&n->refs, 1);
+    c->mem[i] = n;
+    n->id = b->id;
+    n->cap = b->cap;
+    n->bytes = b->bytes;
+    n->born_ms = b->born_ms;
+    n->del = tbl_bits_clone(b->del, b->cap);
+    n->hash = malloc((size_t)b->cap * sizeof *n->hash);
+    if (!n->del || !n->hash) return ferr_nomem(err, (size_t)b->cap * 8);
+    memcpy(n->hash, b->hash, (size_t)b->b->length * sizeof *n->hash);
+    FLOE_TRY(convert_to(b->b, s->cols, s, &n->b, err));
+  }
+  for (int i = 0; i < t->ntxn; i++) {
+    tbl_txn *x = t->txns[i];
+    c->chunks[i] = calloc((size_t)x->nchunk + 1, sizeof **c->chunks);
+    if (!c->chunks[i]) return ferr_nomem(err, 64);
+    for (int k = 0; k < x->nchunk; k++)
+      FLOE_TRY(convert_to(x->chunks[k].b, s->cols, s, &c->chunks[i][k], err));
+    FLOE_TRY(convert_to(x->opkeys, s->ident_schema, s, &c->opkeys[i], err));
+  }
+  return FLOE_OK;
+}
+
+/* Swaps the converted state in (ix + mu held; cannot fail). */
+static void swap_in(floe_table *t, tbl_schema *s, conv *c) {
+  for (int i = 0; i < t->nmem; i++) {
+    if (t->active == t->mem[i]) t->active = c->mem[i];
+    tbl_batch_unref(t->mem[i]);
+    t->mem[i] = c->mem[i];
+    c->mem[i] = NULL;
+  }
+  for (int i = 0; i < t->ntxn; i++) {
+    tbl_txn *x = t->txns[i];
+    for (int k = 0; k < x->nchunk; k++) {
+      col_batch_free(x->chunks[k].b);
+      x->chunks[k].b = c->chunks[i][k];
+      c->chunks[i][k] = NULL;
+    }
+    col_batch_free(x->opkeys);
+    x->opkeys = c->opkeys[i];
+    c->opkeys[i] = NULL;
+    tbl_schema_unref(x->schema);
+    x->schema = tbl_schema_ref(s);
+    /* the private index holds hashes, which survive widenings */
+  }
+  tbl_batch_unref(t->asnap);
+  t->asnap = NULL;
+  tbl_schema_unref(t->schema);
+  t->schema = s;
+  t->version++;
+}
+
+/* Applies u (built by the caller from the current metadata) and swaps the
+ * engine over to the new schema. maint held. */
+static floe_status apply(floe_table *t, ice_schema_update *u, floe_error *err) {
+  FLOE_TRY(ice_table_update_schema(t->ice, u, err));
+  const ice_metadata *md = ice_table_metadata(t->ice);
+  const ice_schema *is = ice_metadata_current_schema(md);
+  int32_t *key = calloc((size_t)t->schema->nkey + 1, sizeof *key);
+  if (!key) return ferr_nomem(err, 64);
+  for (int k = 0; k < t->schema->nkey; k++)
+    key[k] = t->schema->cols->fields[t->schema->key[k]].id;
+  tbl_schema *s = NULL;
+  floe_status st = tbl_schema_make(is, key, t->schema->nkey, &s, err);
+  free(key);
+  FLOE_TRY(st);
+  conv c;
+  /* the ingest thread (us) and maintenance (maint) are the only writers of
+   * what convert_all reads */
+  st = convert_all(t, s, &c, err);
+  if (st) {
+    conv_free(&c, t);
+    tbl_schema_unref(s);
+    /* Iceberg already has the new schema: reopen to continue */
+    t->broken = true;
+    return ferr_prefix(err, st, "converting rows to the new schema");
+  }
+  pthread_mutex_lock(&t->ix);
+  pthread_mutex_lock(&t->mu);
+  swap_in(t, s, &c);
+  pthread_mutex_unlock(&t->mu);
+  pthread_mutex_unlock(&t->ix);
+  conv_free(&c, t);
+  return FLOE_OK;
+}
+
+static int find_col(const floe_column *cols, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (cols[i].name && !strcmp(cols[i].name, name)) return i;
+  return -1;
+}
+
+/* Builds the update: drops, widenings, nullability, adds. */
+static floe_status plan_alter(floe_table *t, const floe_column *cols, int ncols,
+                              ice_schema_update *u, floe_error *err) {
+  const tbl_schema *s = t->schema;
+  bool changed = false;
+  for (int i = 0; i < ncols; i++) {
+    if (!cols[i].name || !*cols[i].name)
+      return ferr_set(err, FLOE_EINVAL, "column %d has no name", i);
+    if (find_col(cols, i, cols[i].name) >= 0)
+      return ferr_set(err, FLOE_EINVAL, "column %s appears twice",
+                      cols[i].name);
+    FLOE_TRY(col_dtype_check(tbl_dtype(&cols[i]), err));
+  }
+  for (int i = 0; i < s->ncols; i++) {
+    const col_field *f = &s->cols->fields[i];
+    int k = find_col(cols, ncols, f->name);
+    if (k < 0) {
+      for (int j = 0; j < s->nkey; j++)
+        if (s->key[j] == i)
+          return ferr_set(err, FLOE_EUNSUPPORTED,
+                          "key column %s cannot be dropped", f->name);
+      FLOE_TRY(ice_schema_drop_column(u, f->name, err));
+      changed = true;
+      continue;
+    }
+    col_dtype nt = tbl_dtype(&cols[k]);
+    if (!same_type(f->type, nt)) {
+      char a[64], b[64];
+      floe_status st = ice_schema_widen_column(u, f->name, nt, err);
+      if (st)
+        return ferr_set(err, FLOE_EUNSUPPORTED,
+                        "column %s: %s -> %s is not a widening", f->name,
+                        col_dtype_format(f->type, a, sizeof a),
+                        col_dtype_format(nt, b, sizeof b));
+      changed = true;
+    }
+    if (!f->nullable && cols[k].nullable) {
+      FLOE_TRY(ice_schema_set_required(u, f->name, false, err));
+      changed = true;
+    } else if (f->nullable && !cols[k].nullable) {
+      return ferr_set(err, FLOE_EUNSUPPORTED,
+                      "column %s cannot become NOT NULL (old rows may hold "
+                      "nulls)",
+                      f->name);
+    }
+  }
+  for (int i = 0; i < ncols; i++) {
+    if (col_schema_find(s->cols, cols[i].name) >= 0) continue;
+    FLOE_TRY(ice_schema_add_column(
+        u, cols[i].name, tbl_dtype(&cols[i]), cols[i].nullable != 0, true,
+        cols[i].initial_default, NULL, NULL, NULL, err));
+    changed = true;
+  }
+  return changed ? FLOE_OK : FLOE_EEOF;
+}
+
+floe_status floe_table_alter(floe_table *t, const floe_column *cols, int ncols,
+                             floe_error *err) {
+  if (!t || !cols || ncols <= 0)
+    return ferr_set(err, FLOE_EINVAL, "floe_table_alter: no columns");
+  if (t->broken)
+    return ferr_set(err, FLOE_EIO, "table is broken by an earlier failure");
+  pthread_mutex_lock(&t->maint);
+  ice_schema_update *u = NULL;
+  floe_status st = tbl_flush(t, true, err);
+  if (!st) st = ice_schema_update_new(ice_table_metadata(t->ice), &u, err);
+  if (!st) st = plan_alter(t, cols, ncols, u, err);
+  if (st == FLOE_EEOF) {
+    st = FLOE_OK; /* nothing changes */
+  } else if (!st) {
+    st = apply(t, u, err);
+  }
+  ice_schema_update_free(u);
+  pthread_mutex_unlock(&t->maint);
+  return st;
+}
+
+floe_status floe_table_rename_column(floe_table *t, const char *from,
+                                     const char *to, floe_error *err) {
+  if (!t || !from || !to || !*to)
+    return ferr_set(err, FLOE_EINVAL, "floe_table_rename_column: bad names");
+  if (t->broken)
+    return ferr_set(err, FLOE_EIO, "table is broken by an earlier failure");
+  pthread_mutex_lock(&t->maint);
+  ice_schema_update *u = NULL;
+  floe_status st = tbl_flush(t, true, err);
+  if (!st) st = ice_schema_update_new(ice_table_metadata(t->ice), &u, err);
+  if (!st) st = ice_schema_rename_column(u, from, to, err);
+  if (!st) st = apply(t, u, err);
+  ice_schema_update_free(u);
+  pthread_mutex_unlock(&t->maint);
+  return st;
+}

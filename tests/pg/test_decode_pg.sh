@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# pgtypes, copytext and pgoutput against the bytes of a private Postgres server.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/pg/pgtest.sh
+. "$HERE/pgtest.sh"
+BIN=${FLOE_BUILD:?set FLOE_BUILD to the build directory}/pg_decode
+pg_start
+export FLOE_PG_TEST=1
+"$BIN"
