@@ -157,6 +157,10 @@ uint64_t floe_durable_lsn(floe_table *t) {
   for (int i = 0; i < t->nfiles && !pending; i++)
     pending = t->files[i]->ice != TBL_ICE_LIVE;
   if (pending) v = t->durable;
+  /* keep what was reported: once nothing was pending at applied, every
+   * commit up to it is durable, and stays so when new changes arrive (a
+   * source may already have confirmed it) */
+  if (v > t->durable) t->durable = v;
   pthread_mutex_unlock(&t->mu);
   return v;
 }
