@@ -312,8 +312,7 @@ void tbl_row_hash(const floe_row *r, uint64_t *out) {
 /* ---- decoders writing in place (table/ingest.h) ---- */
 
 col_column *tbl_row_value_begin(floe_row *r, int col) {
-  if (!r || col < 0 || col >= r->schema->ncols || r->list_col >= 0)
-    return NULL;
+  if (!r || col < 0 || col >= r->schema->ncols || r->list_col >= 0) return NULL;
   col_column *c = &r->cols[col];
   r->st[col] = TBL_ROW_NULL;
   col_clear(c);

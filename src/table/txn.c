@@ -836,8 +836,8 @@ floe_status tbl_insert_batch(floe_table *t, uint32_t xid, uint32_t subxid,
     c->b->length = len + n;
     if (x->idx) {
       for (int64_t r = 0; r < n && !st; r++)
-        st = tidx_mem_insert(x->idx, c->hash[len + r],
-                             (uint64_t)(x->nrows + r), err);
+        st = tidx_mem_insert(x->idx, c->hash[len + r], (uint64_t)(x->nrows + r),
+                             err);
       if (st) {
         /* the rows stay; the index is rebuilt lazily from idx_upto */
         tidx_mem_free(x->idx);
