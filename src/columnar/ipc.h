@@ -22,7 +22,7 @@
  *   Timestamp(MICROSECOND) without zone, timestamptz with zone "UTC"; uuid
  *   FixedSizeBinary(16) with field metadata ARROW:extension:name =
  *   arrow.uuid (and ARROW:extension:metadata = ""); list List with one
- *   child field "element" (nullable as the list's elem_nullable).
+ *   child field "item" (nullable as the list's elem_nullable).
  * Every field (list elements too) carries its Iceberg id as metadata
  * PARQUET:field_id, as col_schema_export does.
  *

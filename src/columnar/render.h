@@ -44,6 +44,7 @@
 #include "columnar/batch.h"
 
 struct ArrowArrayStream;
+struct ArrowSchema;
 struct pq_writer_opts;
 
 typedef enum col_format {
@@ -121,7 +122,8 @@ void col_render_free(col_render *r);
  * d:P,S, u, z, tdD, ttu, tsu:, tsu:UTC (or any zone: read as UTC),
  * w:16 (read as uuid), +l of a scalar), consuming it: the stream is released before return,
  * also on failure. Arrays are read in place (no copy) except when they
- * carry an offset. *rows (may be NULL) gets the rows rendered. Calls
+ * carry an offset (then they are copied; a list whose element array has an
+ * offset of its own is FLOE_EUNSUPPORTED). *rows (may be NULL) gets the rows rendered. Calls
  * col_render_open/batch/finish.
  */
 floe_status col_render_stream(struct ArrowArrayStream *in,
@@ -134,5 +136,15 @@ floe_status col_render_stream(struct ArrowArrayStream *in,
  * caller's. */
 floe_status col_schema_import(const struct ArrowSchema *in, col_schema **out,
                               floe_error *err);
+
+/* The text pieces of the csv and jsonl formats, for other writers of them
+ * (the CLI's tests): s (n bytes) as one CSV field, quoted when it is empty,
+ * contains ',', '"', CR or LF, or starts or ends with a space or tab, bare
+ * otherwise (NULL is written by appending nothing); s as a JSON string
+ * literal (control characters escaped, other bytes as they are). */
+floe_status col_csv_put_field(fbuf *out, const char *s, size_t n,
+                              floe_error *err);
+floe_status col_json_put_string(fbuf *out, const char *s, size_t n,
+                                floe_error *err);
 
 #endif
