@@ -13,10 +13,10 @@
 
 /* Message.fbs / Schema.fbs numbers. */
 enum {
-  FB_V5 = 4,          /* MetadataVersion.V5 */
-  FB_HDR_SCHEMA = 1,  /* MessageHeader union */
+  FB_V5 = 4,         /* MetadataVersion.V5 */
+  FB_HDR_SCHEMA = 1, /* MessageHeader union */
   FB_HDR_RECORD = 3,
-  FB_T_INT = 2,       /* Type union */
+  FB_T_INT = 2, /* Type union */
   FB_T_FLOAT = 3,
   FB_T_BINARY = 4,
   FB_T_UTF8 = 5,
@@ -29,8 +29,8 @@ enum {
   FB_T_FIXED_BINARY = 15,
   FB_PREC_SINGLE = 1, /* Precision */
   FB_PREC_DOUBLE = 2,
-  FB_DATE_DAY = 0,    /* DateUnit */
-  FB_UNIT_MICRO = 2,  /* TimeUnit */
+  FB_DATE_DAY = 0,   /* DateUnit */
+  FB_UNIT_MICRO = 2, /* TimeUnit */
 };
 
 /* ---- a forward flatbuffer writer ---- */
@@ -429,8 +429,8 @@ floe_status col_ipc_batch(const col_batch *b, fbuf *out, floe_error *err) {
   fbw w;
   size_t start = 0, hdr = 0;
   if (!st)
-    st = message_begin(&w, out, err, &start, FB_HDR_RECORD, (int64_t)body,
-                       &hdr);
+    st =
+        message_begin(&w, out, err, &start, FB_HDR_RECORD, (int64_t)body, &hdr);
   /* RecordBatch slots: length, nodes, buffers */
   fb_slot s[3] = {{8, (uint64_t)b->length}, {4, 0}, {4, 0}};
   size_t at[3];

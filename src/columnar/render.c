@@ -113,7 +113,7 @@ struct col_render {
   pq_writer *pq; /* parquet only */
   int64_t rows;
   uint64_t bytes;
-  bool failed;   /* a sink or writer failure: nothing more may be written */
+  bool failed; /* a sink or writer failure: nothing more may be written */
   bool finished;
 };
 
@@ -176,8 +176,8 @@ static floe_status text_rows(col_render *r, const col_batch *b,
         if (!col_is_valid(c, i)) continue;
         fbuf_reset(&r->val);
         FLOE_TRY(col_text_format(c, i, false, &r->val, err));
-        FLOE_TRY(col_csv_put_field(out, (const char *)r->val.data, r->val.len,
-                                   err));
+        FLOE_TRY(
+            col_csv_put_field(out, (const char *)r->val.data, r->val.len, err));
       }
     }
     if (json) FLOE_TRY(fbuf_put_u8(out, '}', err));
@@ -363,8 +363,7 @@ static floe_status filter(col_render *r, const col_batch *b, floe_error *err) {
 floe_status col_render_batch(col_render *r, const col_batch *b,
                              floe_error *err) {
   if (r->failed || r->finished)
-    return ferr_set(err, FLOE_EINVAL,
-                    "render: batch after the output %s",
+    return ferr_set(err, FLOE_EINVAL, "render: batch after the output %s",
                     r->finished ? "was finished" : "failed");
   if (!same_fields(b->schema, r->in))
     return ferr_set(err, FLOE_EINVAL,
@@ -426,11 +425,11 @@ static floe_status parse_type(const struct ArrowSchema *s, col_type *id,
   static const struct {
     const char *fmt;
     col_type id;
-  } simple[] = {{"b", COL_BOOL},       {"s", COL_INT16},   {"i", COL_INT32},
-                {"l", COL_INT64},      {"f", COL_FLOAT32}, {"g", COL_FLOAT64},
-                {"u", COL_UTF8},       {"z", COL_BINARY},  {"tdD", COL_DATE},
-                {"ttu", COL_TIME},     {"tsu:", COL_TIMESTAMP},
-                {"w:16", COL_UUID},    {"+l", COL_LIST}};
+  } simple[] = {{"b", COL_BOOL},   {"s", COL_INT16},        {"i", COL_INT32},
+                {"l", COL_INT64},  {"f", COL_FLOAT32},      {"g", COL_FLOAT64},
+                {"u", COL_UTF8},   {"z", COL_BINARY},       {"tdD", COL_DATE},
+                {"ttu", COL_TIME}, {"tsu:", COL_TIMESTAMP}, {"w:16", COL_UUID},
+                {"+l", COL_LIST}};
   for (size_t i = 0; i < sizeof simple / sizeof *simple; i++)
     if (strcmp(f, simple[i].fmt) == 0) {
       *id = simple[i].id;
@@ -512,8 +511,10 @@ floe_status col_schema_import(const struct ArrowSchema *in, col_schema **out,
     if (!metadata_int(c->metadata, "PARQUET:field_id", &f[i].id)) ids = false;
     if (id == COL_LIST) {
       if (c->n_children != 1) {
-        st = ferr_set(err, FLOE_EINVAL, "arrow import: list '%s' without one "
-                                        "child", f[i].name);
+        st = ferr_set(err, FLOE_EINVAL,
+                      "arrow import: list '%s' without one "
+                      "child",
+                      f[i].name);
         break;
       }
       const struct ArrowSchema *e = c->children[0];
@@ -663,60 +664,106 @@ static floe_status stream_error(struct ArrowArrayStream *in, int rc,
                                 const char *what, floe_error *err) {
   const char *m = in->get_last_error ? in->get_last_error(in) : NULL;
   return ferr_set(err, rc == ENOMEM ? FLOE_ENOMEM : FLOE_EIO,
-                  "arrow stream: %s failed: %s", what,
-                  m ? m : strerror(rc));
+                  "arrow stream: %s failed: %s", what, m ? m : strerror(rc));
 }
+
+struct col_stream_render {
+  struct ArrowArrayStream *in; /* released at free */
+  col_schema *schema;
+  col_render *r;
+import im;
+  bool done;
+};
+
+void col_stream_render_free(col_stream_render *sr) {
+  if (!sr) return;
+  import *im = &sr->im;
+  for (int i = 0; im->copies && i < im->nfields; i++) col_free(&im->copies[i]);
+  for (int i = 0; im->valid && i < 2 * im->nfields; i++)
+    fbuf_free(&im->valid[i]);
+  free(im->cols);
+  free(im->children);
+  free(im->copies);
+  free(im->valid);
+  col_render_free(sr->r);
+  col_schema_unref(sr->schema);
+  if (sr->in->release) sr->in->release(sr->in);
+  free(sr);
+}
+
+floe_status col_stream_render_open(struct ArrowArrayStream *in,
+                                   const col_render_opts *opts,
+                                   col_write_fn write, void *ctx,
+                                   col_stream_render **out, floe_error *err) {
+  *out = NULL;
+  col_stream_render *sr = calloc(1, sizeof *sr);
+  if (!sr) {
+    in->release(in);
+    return ferr_nomem(err, sizeof *sr);
+  }
+  sr->in = in;
+  struct ArrowSchema as;
+  memset(&as, 0, sizeof as);
+  floe_status st = FLOE_OK;
+  int rc = in->get_schema(in, &as);
+  if (rc) st = stream_error(in, rc, "get_schema", err);
+  if (!st) st = col_schema_import(&as, &sr->schema, err);
+  if (as.release) as.release(&as);
+  if (!st) st = col_render_open(sr->schema, opts, write, ctx, &sr->r, err);
+  import *im = &sr->im;
+  if (!st) {
+    int n = sr->schema->nfields ? sr->schema->nfields : 1;
+    im->nfields = sr->schema->nfields;
+    im->cols = calloc((size_t)n, sizeof *im->cols);
+    im->children = calloc((size_t)n, sizeof *im->children);
+    im->copies = calloc((size_t)n, sizeof *im->copies);
+    im->valid = calloc(2 * (size_t)n, sizeof *im->valid);
+    if (!im->cols || !im->children || !im->copies || !im->valid)
+      st = ferr_nomem(err, 5 * (size_t)n * sizeof *im->cols);
+    /* copies[] are initialised one by one: nfields counts the ready ones */
+    im->nfields = 0;
+    for (int i = 0; i < sr->schema->nfields && !st; i++) {
+      st = col_init(&im->copies[i], sr->schema->fields[i].type, err);
+      if (!st) im->nfields = i + 1;
+    }
+  }
+  if (st) {
+    col_stream_render_free(sr);
+    return st;
+  }
+  *out = sr;
+  return FLOE_OK;
+}
+
+floe_status col_stream_render_step(col_stream_render *sr, bool *done,
+                                   floe_error *err) {
+  *done = sr->done;
+  if (sr->done) return FLOE_OK;
+  struct ArrowArray a;
+  memset(&a, 0, sizeof a);
+  int rc = sr->in->get_next(sr->in, &a);
+  if (rc) return stream_error(sr->in, rc, "get_next", err);
+  if (!a.release) { /* the end */
+    sr->done = *done = true;
+    return col_render_finish(sr->r, err);
+  }
+  floe_status st = import_batch(sr->r, &sr->im, &a, err);
+  a.release(&a);
+  return st;
+}
+
+col_render *col_stream_render_renderer(col_stream_render *sr) { return sr->r; }
 
 floe_status col_render_stream(struct ArrowArrayStream *in,
                               const col_render_opts *opts, col_write_fn write,
                               void *ctx, int64_t *rows, floe_error *err) {
   if (rows) *rows = 0;
-  struct ArrowSchema as;
-  memset(&as, 0, sizeof as);
-  col_schema *s = NULL;
-  col_render *r = NULL;
-  import im;
-  memset(&im, 0, sizeof im);
+  col_stream_render *sr = NULL;
+  FLOE_TRY(col_stream_render_open(in, opts, write, ctx, &sr, err));
+  bool done = false;
   floe_status st = FLOE_OK;
-  int rc = in->get_schema(in, &as);
-  if (rc) st = stream_error(in, rc, "get_schema", err);
-  if (!st) st = col_schema_import(&as, &s, err);
-  if (as.release) as.release(&as);
-  if (!st) st = col_render_open(s, opts, write, ctx, &r, err);
-  if (!st) {
-    int n = s->nfields ? s->nfields : 1;
-    im.nfields = s->nfields;
-    im.cols = calloc((size_t)n, sizeof *im.cols);
-    im.children = calloc((size_t)n, sizeof *im.children);
-    im.copies = calloc((size_t)n, sizeof *im.copies);
-    im.valid = calloc(2 * (size_t)n, sizeof *im.valid);
-    if (!im.cols || !im.children || !im.copies || !im.valid)
-      st = ferr_nomem(err, 5 * (size_t)n * sizeof *im.cols);
-    for (int i = 0; i < s->nfields && !st; i++)
-      st = col_init(&im.copies[i], s->fields[i].type, err);
-  }
-  while (!st) {
-    struct ArrowArray a;
-    memset(&a, 0, sizeof a);
-    rc = in->get_next(in, &a);
-    if (rc) {
-      st = stream_error(in, rc, "get_next", err);
-      break;
-    }
-    if (!a.release) break; /* the end */
-    st = import_batch(r, &im, &a, err);
-    a.release(&a);
-  }
-  if (!st) st = col_render_finish(r, err);
-  if (!st && rows) *rows = col_render_rows(r);
-  for (int i = 0; im.copies && i < im.nfields; i++) col_free(&im.copies[i]);
-  for (int i = 0; im.valid && i < 2 * im.nfields; i++) fbuf_free(&im.valid[i]);
-  free(im.cols);
-  free(im.children);
-  free(im.copies);
-  free(im.valid);
-  col_render_free(r);
-  col_schema_unref(s);
-  in->release(in);
+  while (!st && !done) st = col_stream_render_step(sr, &done, err);
+  if (!st && rows) *rows = col_render_rows(sr->r);
+  col_stream_render_free(sr);
   return st;
 }

@@ -38,6 +38,7 @@
 #ifndef FLOE_COLUMNAR_RENDER_H
 #define FLOE_COLUMNAR_RENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -120,15 +121,35 @@ void col_render_free(col_render *r);
  * Renders a whole Arrow C stream (e.g. floe_scan's, or any producer whose
  * arrays are struct arrays of the supported types: b, s, i, l, f, g,
  * d:P,S, u, z, tdD, ttu, tsu:, tsu:UTC (or any zone: read as UTC),
- * w:16 (read as uuid), +l of a scalar), consuming it: the stream is released before return,
- * also on failure. Arrays are read in place (no copy) except when they
- * carry an offset (then they are copied; a list whose element array has an
- * offset of its own is FLOE_EUNSUPPORTED). *rows (may be NULL) gets the rows rendered. Calls
- * col_render_open/batch/finish.
+ * w:16 (read as uuid), +l of a scalar), consuming it: the stream is released
+ * before return, also on failure. Arrays are read in place (no copy) except
+ * when they carry an offset (then they are copied; a list whose element array
+ * has an offset of its own is FLOE_EUNSUPPORTED). *rows (may be NULL) gets the
+ * rows rendered. Calls col_render_open/batch/finish.
  */
 floe_status col_render_stream(struct ArrowArrayStream *in,
                               const col_render_opts *opts, col_write_fn write,
                               void *ctx, int64_t *rows, floe_error *err);
+
+/*
+ * The same, one input batch at a time, for a producer that renders as its
+ * consumer reads (the daemon's SCAN stream, under backpressure): open takes
+ * the stream (it is released by col_stream_render_free, or at once when
+ * open fails) and writes the output's start (csv header, arrow schema) to
+ * the buffer; each step renders the next array of the stream, or, past the
+ * last one, finishes the output and sets *done. Bytes reach write as in
+ * col_render (chunks of about chunk_bytes, the rest at the end).
+ */
+typedef struct col_stream_render col_stream_render;
+floe_status col_stream_render_open(struct ArrowArrayStream *in,
+                                   const col_render_opts *opts,
+                                   col_write_fn write, void *ctx,
+                                   col_stream_render **out, floe_error *err);
+floe_status col_stream_render_step(col_stream_render *sr, bool *done,
+                                   floe_error *err);
+/* The renderer inside (its rows, bytes and output schema). */
+col_render *col_stream_render_renderer(col_stream_render *sr);
+void col_stream_render_free(col_stream_render *sr);
 
 /* Converts an Arrow C schema (a struct "+s" of the types listed above)
  * into a col_schema (field ids from "PARQUET:field_id" metadata, else
