@@ -18,7 +18,7 @@
 void pgs_opts_init(pgs_opts *o) {
   memset(o, 0, sizeof *o);
   floe_table_config_init(&o->table);
-  o->copy_format = PGX_COPY_AUTO;
+  o->copy_format = PGX_COPY_TEXT;
   o->progress = PGX_PROGRESS_AUTO;
 }
 
