@@ -170,6 +170,8 @@ floe_status ice_cfile_new(const ice_data_file *f, ice_cfile **out,
     return st;
   }
   c->refs = 1;
+  c->hpath = str_hash(c->f.file_path ? c->f.file_path : "");
+  if (c->f.referenced_data_file) c->href = str_hash(c->f.referenced_data_file);
   *out = c;
   return FLOE_OK;
 }
@@ -232,7 +234,10 @@ floe_status ice_cman_make(const char *path, int content, int32_t spec_id,
   for (int i = 0; i < n; i++) {
     if (e[i].status == ICE_STATUS_DELETED) continue;
     m->nlive++;
-    uint32_t h = str_hash(entry_key(m, &e[i])) & m->mask;
+    /* the key's hash was taken once, when the file entered the cache */
+    bool ref =
+        content == ICE_MANIFEST_DELETES && e[i].file.referenced_data_file;
+    uint32_t h = (ref ? cf[i]->href : cf[i]->hpath) & m->mask;
     while (m->slots[h]) h = (h + 1) & m->mask;
     m->slots[h] = i + 1;
   }

@@ -24,7 +24,8 @@
 typedef struct ice_cfile {
   int refs;
   ice_data_file f;
-  uint64_t enc_key; /* coder key enc was made under; 0 = none yet */
+  uint32_t hpath, href; /* index hashes of file_path, referenced_data_file */
+  uint64_t enc_key;     /* coder key enc was made under; 0 = none yet */
   fbuf enc;
 } ice_cfile;
 
