@@ -29,13 +29,16 @@
 #define MERGE_FANOUT 4
 #define DATA_MANIFEST_CAP 4096
 /* Delete manifests: a commit pays a fixed cost per file it writes (a PUT,
- * or two fsyncs locally: ~0.5-1 ms) and ~0.7 us per entry it rewrites
- * (encode; delete manifests are not compressed, see ice_manifest_write). DVs on
- * random files touch every delete manifest, and the touched ones are rewritten
- * into as few files as the cap allows: 1024 keeps that at one file up to 1024
- * live DVs (measured with bench/iceberg_commits: 256 wrote 4.6 manifests per
- * commit at 1,000 commits, 7.9 ms on ext4; 1024 writes 2, 5.0 ms) for at most
- * ~0.7 ms of encoding when one DV in a full manifest changes. */
+ * or two fsyncs locally: ~0.5-1 ms) and ~0.25 us plus ~245 bytes per entry
+ * it rewrites (kept entries are copied, not encoded: see ice_cfile). DVs on
+ * random files touch nearly every delete manifest until there are many more
+ * than the DVs a commit replaces, and the touched ones are rewritten into as
+ * few files as the cap allows: 1024 keeps that at one file up to 1024 live
+ * DVs (measured with bench/iceberg_commits: 256 wrote 4.6 manifests per
+ * commit at 1,000 commits, 7.9 ms on ext4; 1024 writes 2, 5.0 ms); far past
+ * it, smaller manifests would rewrite fewer entries per commit but make the
+ * manifest list longer (src/iceberg/README.md, "What a commit's cost still
+ * grows with"). */
 #define DELETE_MANIFEST_CAP 1024
 
 typedef struct del_req {
