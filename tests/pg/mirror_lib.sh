@@ -10,6 +10,9 @@
 #   mirror_stop / mirror_kill   SIGTERM (graceful, waits) / SIGKILL
 #   mirror_cmd_reply CMD...  runs a command and prints its reply
 
+# psql renders values with the settings floe's connections use
+export PGOPTIONS="-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex"
+
 MBIN=${FLOE_BUILD:?set FLOE_BUILD to the build directory}/pg_mirror_run
 MDIR=""
 MPID=""

@@ -107,9 +107,15 @@ static void render(fbuf *o, const struct ArrowSchema *sc,
   } else if (!strcmp(f, "l") || !strncmp(f, "ts", 2) || !strcmp(f, "ttu")) {
     fbuf_printf(o, NULL, "%" PRId64, ((const int64_t *)a->buffers[1])[i]);
   } else if (!strcmp(f, "f")) {
-    fbuf_printf(o, NULL, "%08" PRIx32, ((const uint32_t *)a->buffers[1])[i]);
+    /* NaN payloads (and signs) are not kept: Postgres prints every NaN
+     * as "NaN" (README) */
+    float v = ((const float *)a->buffers[1])[i];
+    uint32_t u = ((const uint32_t *)a->buffers[1])[i];
+    fbuf_printf(o, NULL, "%08" PRIx32, v != v ? 0x7fc00000u : u);
   } else if (!strcmp(f, "g")) {
-    fbuf_printf(o, NULL, "%016" PRIx64, ((const uint64_t *)a->buffers[1])[i]);
+    double v = ((const double *)a->buffers[1])[i];
+    uint64_t u = ((const uint64_t *)a->buffers[1])[i];
+    fbuf_printf(o, NULL, "%016" PRIx64, v != v ? 0x7ff8000000000000u : u);
   } else if (!strncmp(f, "d:", 2)) {
     __int128 v;
     memcpy(&v, (const uint8_t *)a->buffers[1] + 16 * i, 16);
@@ -216,10 +222,16 @@ static void sql_value(fbuf *o, col_dtype t, const char *x) {
   case COL_INT32:
   case COL_INT64: fbuf_printf(o, NULL, "%s::text", x); break;
   case COL_FLOAT32:
-    fbuf_printf(o, NULL, "encode(float4send(%s), 'hex')", x);
+    fbuf_printf(o, NULL,
+                "CASE WHEN %s = 'NaN' THEN '7fc00000' ELSE "
+                "encode(float4send(%s), 'hex') END",
+                x, x);
     break;
   case COL_FLOAT64:
-    fbuf_printf(o, NULL, "encode(float8send(%s), 'hex')", x);
+    fbuf_printf(o, NULL,
+                "CASE WHEN %s = 'NaN' THEN '7ff8000000000000' ELSE "
+                "encode(float8send(%s), 'hex') END",
+                x, x);
     break;
   case COL_DECIMAL:
     fbuf_printf(o, NULL, "trunc(%s * 10::numeric ^ %d)::text", x, t.scale);
