@@ -43,8 +43,25 @@ static void on_signal(int sig) {
   } while (0)
 
 enum {
-  C_ID, C_B, C_S, C_I, C_L, C_F, C_D, C_M, C_BIG, C_T, C_BIN, C_DT, C_TM,
-  C_TS, C_TZ, C_U, C_LI, C_LS, NCOLS
+  C_ID,
+  C_B,
+  C_S,
+  C_I,
+  C_L,
+  C_F,
+  C_D,
+  C_M,
+  C_BIG,
+  C_T,
+  C_BIN,
+  C_DT,
+  C_TM,
+  C_TS,
+  C_TZ,
+  C_U,
+  C_LI,
+  C_LS,
+  NCOLS
 };
 
 static const floe_column cols[NCOLS] = {
@@ -69,13 +86,13 @@ static const floe_column cols[NCOLS] = {
 };
 
 static const char *const texts[] = {
-    "plain", "", "with,comma", "with \"quote\"", "two\nlines",
-    " padded ", "ünïcødé ✓", "tab\there", "back\\slash"};
-static const double doubles[] = {0.0,  -0.0,    1.5,    -2.25,  1e-7,
-                                 1e20, 0.1,     1e300,  -1e-300, 123456.789,
-                                 1e16, 1.5e17, 0.0001, 3.0e-5, 2.5};
-static const float floats[] = {0.0f,   -1.5f, 3.25f,  1e-3f, 65504.0f,
-                               1e10f,  0.1f,  -7.0f,  1e-6f, 16777216.0f};
+    "plain",    "",          "with,comma", "with \"quote\"", "two\nlines",
+    " padded ", "ünïcødé ✓", "tab\there",  "back\\slash"};
+static const double doubles[] = {0.0,  -0.0,   1.5,    -2.25,   1e-7,
+                                 1e20, 0.1,    1e300,  -1e-300, 123456.789,
+                                 1e16, 1.5e17, 0.0001, 3.0e-5,  2.5};
+static const float floats[] = {0.0f,  -1.5f, 3.25f, 1e-3f, 65504.0f,
+                               1e10f, 0.1f,  -7.0f, 1e-6f, 16777216.0f};
 
 /* Row id's values; every 7th row has NULL in every nullable column. */
 static void fill(floe_row *r, int64_t id, const char *text) {
@@ -85,10 +102,9 @@ static void fill(floe_row *r, int64_t id, const char *text) {
   if (id % 7 == 3) return;
   CHECK(floe_row_set_bool(r, C_B, id % 2 == 0, &e));
   CHECK(floe_row_set_int(r, C_S, (id * 331) % 65536 - 32768, &e));
-  CHECK(floe_row_set_int(r, C_I, (int64_t)(id * 2654435761u % 4294967296u) -
-                                     2147483648, &e));
-  CHECK(floe_row_set_int(r, C_L, id % 2 ? INT64_MAX - id : INT64_MIN + id,
-                         &e));
+  CHECK(floe_row_set_int(
+      r, C_I, (int64_t)(id * 2654435761u % 4294967296u) - 2147483648, &e));
+  CHECK(floe_row_set_int(r, C_L, id % 2 ? INT64_MAX - id : INT64_MIN + id, &e));
   size_t nf = sizeof floats / sizeof *floats;
   if (id % 11 == 5)
     CHECK(floe_row_set_float(r, C_F, id % 2 ? 1.0 / 0.0 : 0.0 / 0.0, &e));
@@ -98,14 +114,13 @@ static void fill(floe_row *r, int64_t id, const char *text) {
   if (id % 13 == 6)
     CHECK(floe_row_set_float(r, C_D, id % 2 ? -1.0 / 0.0 : 0.0 / 0.0, &e));
   else
-    CHECK(floe_row_set_float(r, C_D, doubles[id % nd] * (id % 3 ? 1 : -1),
-                             &e));
+    CHECK(floe_row_set_float(r, C_D, doubles[id % nd] * (id % 3 ? 1 : -1), &e));
   int64_t m = (id * 12345) % 99999999 - 50000000; /* fits 10 digits */
   CHECK(floe_row_set_decimal(r, C_M, (uint64_t)m, m < 0 ? -1 : 0, &e));
   /* a 128-bit value: hi carries id, lo a pattern (38 digits at most) */
   int64_t hi = id % 2 ? (int64_t)id * 1000 : -(int64_t)id * 1000 - 1;
-  CHECK(floe_row_set_decimal(r, C_BIG, 0x0123456789ABCDEFull * (uint64_t)id,
-                             hi, &e));
+  CHECK(floe_row_set_decimal(r, C_BIG, 0x0123456789ABCDEFull * (uint64_t)id, hi,
+                             &e));
   size_t nt = sizeof texts / sizeof *texts;
   const char *t = text ? text : texts[id % nt];
   CHECK(floe_row_set_bytes(r, C_T, t, strlen(t), &e));
@@ -192,9 +207,8 @@ static floe_status h_status(void *ctx, srv_call *call, floe_error *err) {
                              (uint64_t)s.commits,
                              s.last_commit_ms,
                              ""};
-  call->reply.u.status_ok =
-      (rpc_status_ok){"test", floe_version(), 1234, s.mem_bytes, 512 << 20,
-                      1, &m->st};
+  call->reply.u.status_ok = (rpc_status_ok){
+      "test", floe_version(), 1234, s.mem_bytes, 512 << 20, 1, &m->st};
   return FLOE_OK;
 }
 
@@ -203,7 +217,8 @@ static floe_status h_read_state(void *ctx, srv_call *call, floe_error *err) {
   const rpc_read_state *q = &call->req->u.read_state;
   if (!is_items(q->table))
     return ferr_set(err, FLOE_ENOTFOUND, "no table %s is mirrored", q->table);
-  uint64_t lsn = q->flags & RPC_READ_LATEST ? floe_applied_lsn(m->t) : q->min_lsn;
+  uint64_t lsn =
+      q->flags & RPC_READ_LATEST ? floe_applied_lsn(m->t) : q->min_lsn;
   floe_read_state *rs = NULL;
   FLOE_TRY(floe_read_state_get(m->t, lsn, 0, &rs, err));
   call->lease_state = rs;
