@@ -24,7 +24,9 @@
  * conditions (column = canonical text value, ANDed) select rows first, then
  * the projection picks and orders the output columns; a key column need not
  * be in the projection. The output schema keeps each field's id, name,
- * type and nullability.
+ * type and nullability. (A daemon answering SCAN thus scans every column,
+ * floe_scan with none named, and passes the request's columns and keys
+ * here.)
  *
  * Bytes reach the sink in pieces of about chunk_bytes (a daemon sends one
  * data frame per write); col_render_finish writes the rest. A sink error
