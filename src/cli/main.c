@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/mirror.h"
 #include "floe/floe.h"
 
 static const char main_help[] =
@@ -13,6 +14,8 @@ static const char main_help[] =
     "Parquet and Iceberg tools; the Postgres replication daemon comes later.\n"
     "\n"
     "Commands:\n"
+    "  mirror          run the daemon: mirror Postgres tables into Iceberg\n"
+    "  drop            remove a mirror (slot, publication, registry)\n"
     "  parquet write   convert a CSV file into a Parquet file\n"
     "  parquet cat     print a Parquet file's rows as CSV or JSON lines\n"
     "  parquet meta    describe a Parquet file's footer\n"
@@ -45,6 +48,8 @@ int main(int argc, char **argv) {
            FLOE_VERSION_PATCH);
     return CLI_EXIT_OK;
   }
+  if (strcmp(cmd, "mirror") == 0) return cli_mirror_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "drop") == 0) return cli_drop_main(argc - 1, argv + 1);
   if (strcmp(cmd, "parquet") == 0) return cli_parquet_main(argc - 1, argv + 1);
   if (strcmp(cmd, "iceberg") == 0) return cli_iceberg_main(argc - 1, argv + 1);
   if (cmd[0] == '-') return cli_usage_error("floe", "unknown option '%s'", cmd);
