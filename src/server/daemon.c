@@ -282,9 +282,11 @@ static floe_status merge_settings(dmn_daemon *d, const cfg_daemon *c,
   if (found && r->catalog) cat = r->catalog;
   d->catalog = dupstr(cat, err);
   if (!d->catalog) return FLOE_ENOMEM;
-  free(r->catalog);
-  r->catalog = dupstr(cat, err);
-  if (!r->catalog) return FLOE_ENOMEM;
+  if (cat != r->catalog) {
+    free(r->catalog);
+    r->catalog = dupstr(cat, err);
+    if (!r->catalog) return FLOE_ENOMEM;
+  }
   /* engine knobs: the registry's, unless set again now */
   for (int i = 0; i < r->nknob; i++) {
     uint32_t bit = knob_bit(r->knob_keys[i], r->knob_values[i]);
