@@ -433,6 +433,11 @@ static void wait_rows(rpc_client *c, farena *a, const char *t, int64_t min) {
   fail_msg("table %s never reached %lld rows", t, (long long)min);
 }
 
+static floe_status sink_fn(void *ctx, const uint8_t *p, size_t n,
+                           floe_error *err) {
+  return fbuf_append(ctx, p, n, err);
+}
+
 /* ---- tests ---- */
 
 static void test_names(void **state) {
@@ -552,6 +557,28 @@ static void test_rpc_flow(void **state) {
   int64_t rows0 = rep.u.read_state_ok.rows;
   assert_true(rows0 >= 50);
   uint64_t lease = rep.u.read_state_ok.lease;
+  /* scan it: every row as CSV, then one row by key, one column */
+  fbuf out = FBUF_INIT;
+  rpc_scan sc = {lease, RPC_FMT_CSV, 0, 0, NULL, 0, NULL};
+  rpc_end end;
+  assert_int_equal(rpc_client_scan(cl, &sc, sink_fn, &out, &end, &err),
+                   FLOE_OK);
+  assert_int_equal(end.rows, (uint64_t)rows0);
+  assert_int_equal(end.bytes, out.len);
+  int lines = 0;
+  for (size_t i = 0; i < out.len; i++) lines += out.data[i] == '\n';
+  assert_int_equal(lines, rows0 + 1);
+  assert_memory_equal(out.data, "id,v\n", 5);
+  out.len = 0;
+  const char *vcol[1] = {"v"};
+  rpc_key_eq k3 = {"id", "3"};
+  sc = (rpc_scan){lease, RPC_FMT_CSV, 4096, 1, vcol, 1, &k3};
+  assert_int_equal(rpc_client_scan(cl, &sc, sink_fn, &out, &end, &err),
+                   FLOE_OK);
+  assert_int_equal(end.rows, 1);
+  assert_int_equal(out.len, 4);
+  assert_memory_equal(out.data, "v\nv\n", 4);
+  fbuf_free(&out);
   req = (rpc_msg){.type = RPC_RELEASE};
   req.u.lease.lease = lease;
   assert_int_equal(call(cl, &req, &a, &rep, &err), FLOE_OK);
