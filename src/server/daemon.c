@@ -417,6 +417,14 @@ floe_status dmn_open(const dmn_options *o, dmn_daemon **out, floe_error *err) {
              d->name, d->source_desc, d->warehouse, d->catalog, d->reg.ntables,
              (long long)(d->memory_limit >> 20), d->socket_path,
              c->metrics ? ", metrics " : "", c->metrics ? c->metrics : "");
+  if (c->metrics) {
+    /* the port the kernel chose for port 0: scrapers and tests read it */
+    const char *colon = strrchr(c->metrics, ':');
+    int hl = colon ? (int)(colon - c->metrics) : 0;
+    flog_write(d->log, FLOG_INFO,
+               "metrics HTTP on %.*s:%d (/metrics, /healthz)", hl, c->metrics,
+               srv_metrics_port(d->srv));
+  }
   *out = d;
   return FLOE_OK;
 }
@@ -683,7 +691,9 @@ floe_status dmn_run_source(dmn_daemon *d, floe_error *err) {
       floe_error e2;
       d->ops->keepalive(src, &e2);
     }
-    if (now - last_mem >= MEM_CHECK_MS || atomic_load(&d->paused)) {
+    /* near the limit every poll is checked: one poll can bring a lot */
+    if (now - last_mem >= MEM_CHECK_MS || atomic_load(&d->paused) ||
+        atomic_load(&d->mem_used) > d->memory_limit / 2) {
       last_mem = now;
       floe_error e2;
       if (memory_over(d, src, now, &grace, &e2)) {

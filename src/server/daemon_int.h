@@ -56,8 +56,9 @@ typedef struct dmn_pending {
   dmn_pend_kind kind;
   /* PEND_READ */
   uint64_t min_lsn;
-  uint64_t lsn_seq; /* LATEST: the WAL-position request to wait for */
+  uint64_t lsn_seq; /* the WAL-position request to wait for */
   bool have_lsn;
+  bool lenient; /* an LSN was given: a failed position query is no error */
   /* PEND_JOB */
   dmn_job *job;
 } dmn_pending;

@@ -413,9 +413,15 @@ static floe_status h_read_state(void *ctx, srv_call *call, floe_error *err) {
     if (!reg_state(d, q, state)) return not_mirrored(q, err);
     if (!(p = pending_new(PEND_READ, err))) return FLOE_ENOMEM;
     p->min_lsn = rq->min_lsn;
-    if (rq->flags & RPC_READ_LATEST) {
-      /* the source's WAL position now: one query answers every request
-       * made before it started */
+    /* LATEST: the source's WAL position now. An LSN given is raised to it
+     * too: `psql -c "INSERT ...; SELECT pg_current_wal_lsn()"` runs both in
+     * one transaction, so its LSN lies before the transaction's commit
+     * record, and a keepalive may move the table past it before that
+     * commit arrives; the position at the request (taken after the client
+     * saw its commit) covers the commit. One query answers every request
+     * made before it started. */
+    if ((rq->flags & RPC_READ_LATEST) || rq->min_lsn > 0) {
+      p->lenient = !(rq->flags & RPC_READ_LATEST);
       pthread_mutex_lock(&d->mu);
       p->lsn_seq = ++d->lsn_req;
       pthread_cond_signal(&d->aux_cv);
@@ -433,9 +439,12 @@ static floe_status h_read_state(void *ctx, srv_call *call, floe_error *err) {
     bool ready = d->lsn_done >= p->lsn_seq;
     if (ready) {
       st = d->lsn_st;
-      if (st != FLOE_OK)
+      if (st != FLOE_OK && p->lenient) {
+        /* Postgres unreachable: the LSN given is all there is */
+        st = FLOE_OK;
+      } else if (st != FLOE_OK) {
         ferr_set(err, st, "the source's WAL position: %s", d->lsn_err.msg);
-      else if (d->lsn_value > p->min_lsn)
+      } else if (d->lsn_value > p->min_lsn)
         p->min_lsn = d->lsn_value;
     }
     pthread_mutex_unlock(&d->mu);
