@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/mirror.h"
 #include "cli/remote.h"
 #include "floe/floe.h"
 
@@ -13,6 +14,8 @@ static const char main_help[] =
     "floe mirrors Postgres tables into Apache Iceberg.\n"
     "\n"
     "Commands (docs/cli.md has them all):\n"
+    "  mirror          run the daemon: mirror Postgres tables into Iceberg\n"
+    "  drop            remove a mirror (slot, publication, registry)\n"
     "  scan            print a mirrored table's rows (CSV, JSON lines,\n"
     "                  Parquet, Arrow), fresh from the daemon or from the\n"
     "                  last Iceberg snapshot (--warehouse)\n"
@@ -58,7 +61,9 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*main)(int, char **);
-  } cmds[] = {{"scan", cli_scan_main},
+  } cmds[] = {{"mirror", cli_mirror_main},
+              {"drop", cli_drop_main},
+              {"scan", cli_scan_main},
               {"status", cli_status_main},
               {"tables", cli_tables_main},
               {"snapshot", cli_snapshot_main},
