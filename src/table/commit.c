@@ -296,6 +296,15 @@ static floe_status delete_loc(floe_table *t, uint64_t loc, floe_error *err) {
     b->del = c;
   }
   tbl_bits_set(b->del, row);
+  /* its index entry goes too (ix is held): a row updated over and over
+   * would otherwise leave a trail of dead entries under one hash that every
+   * later lookup and insert of that key walks (quadratic in the updates
+   * between two flushes). Its generation is the oldest one covering id. */
+  for (int g = 0; g < t->ngen; g++)
+    if (t->gen[g].max_id >= id) {
+      tidx_mem_remove(t->gen[g].m, b->hash[row], loc);
+      break;
+    }
   return FLOE_OK;
 }
 

@@ -187,6 +187,7 @@ static floe_status index_chunks(tbl_txn *x, floe_error *err) {
   for (int64_t g = x->idx_upto; g < x->nrows; g++) {
     int64_t r;
     tbl_chunk *c = chunk_of(x, g, &r);
+    if (tbl_bits_get(c->del, r)) continue; /* see mark_deleted */
     FLOE_TRY(tidx_mem_insert(x->idx, c->hash[r], (uint64_t)g, err));
   }
   x->idx_upto = x->nrows;
@@ -250,6 +251,11 @@ static floe_status mark_deleted(tbl_txn *x, int64_t g, uint32_t sub,
     int64_t r;
     tbl_chunk *c = chunk_of(x, g, &r);
     tbl_bits_set(c->del, r);
+    /* the private index keeps live rows only: a key updated over and over
+     * inside one transaction would otherwise pile dead entries under one
+     * hash for every later lookup to walk (quadratic) */
+    if (x->idx && g < x->idx_upto)
+      tidx_mem_remove(x->idx, c->hash[r], (uint64_t)g);
   } else {
     if (!x->sdel) FLOE_TRY(tidx_mem_new(64, &x->sdel, err));
     FLOE_TRY(
@@ -752,6 +758,19 @@ floe_status floe_abort(floe_table *t, uint32_t xid, uint32_t subxid,
   FLOE_TRY(grow((void **)&x->aborted, &x->capaborted, x->naborted + 1,
                 sizeof *x->aborted, err));
   x->aborted[x->naborted++] = subxid;
+  /* its rows are dead for good: out of the private index */
+  for (int i = 0; i < x->nrun && x->idx; i++) {
+    if (x->runs[i].sub != subxid) continue;
+    int64_t end = i + 1 < x->nrun ? x->runs[i + 1].g0 : x->nrows;
+    int64_t g = x->runs[i].g0 > x->spilled ? x->runs[i].g0 : x->spilled;
+    if (end > x->idx_upto) end = x->idx_upto;
+    for (; g < end; g++) {
+      int64_t r;
+      tbl_chunk *c = chunk_of(x, g, &r);
+      if (!tbl_bits_get(c->del, r))
+        tidx_mem_remove(x->idx, c->hash[r], (uint64_t)g);
+    }
+  }
   int k = 0;
   for (int i = 0; i < x->npdel; i++) {
     tbl_mark m = x->pdels[i];
@@ -763,6 +782,13 @@ floe_status floe_abort(floe_table *t, uint32_t xid, uint32_t subxid,
       int64_t r;
       tbl_chunk *c = chunk_of(x, m.g, &r);
       tbl_bits_clear(c->del, r);
+      /* back in the private index (rebuilt on the next lookup if that
+       * fails) */
+      if (x->idx && m.g < x->idx_upto &&
+          tidx_mem_insert(x->idx, c->hash[r], (uint64_t)m.g, NULL)) {
+        tidx_mem_free(x->idx);
+        x->idx = NULL;
+      }
     } else {
       tidx_mem_remove(x->sdel, fhash_u64((uint64_t)m.g), (uint64_t)m.g);
     }

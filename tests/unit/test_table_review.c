@@ -5,6 +5,11 @@
  *   orphan race       an orphan sweep (orphan_age 0) running while a commit
  *                     moves a transaction's spill file into the data
  *                     directory deleted the file the view then pointed to
+ *   hot key           a row updated over and over left one dead entry per
+ *                     update under its hash, in the mem index (committed
+ *                     updates) and in a transaction's private index
+ *                     (updates inside one transaction): every lookup and
+ *                     insert of that key walked them all (quadratic)
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -12,6 +17,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -116,9 +122,71 @@ static void test_orphan_sweep_spares_moving_spill_files(void **state) {
   efx_free(f);
 }
 
+/* ---- hot key ---- */
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_hot_key_committed_updates(void **state) {
+  (void)state;
+  efx *f = efx_cfg(1, NULL);
+  erow_set(f->r, 1, "x", 1, 0);
+  EOK(floe_insert(f->t, 1, 1, f->r, E));
+  EOK(floe_commit(f->t, 1, 10, E));
+  for (int i = 1; i <= 3000; i++) {
+    erow_set(f->r, 1, "x", 1, i);
+    EOK(floe_update(f->t, 100 + (uint32_t)i, 100 + (uint32_t)i, NULL, f->r, E));
+    EOK(floe_commit(f->t, 100 + (uint32_t)i, 100 + (uint64_t)i, E));
+  }
+  /* one live row, one index entry (a deleted row's entry goes with it) */
+  floe_table_stats st;
+  floe_table_stats_get(f->t, &st);
+  assert_int_equal(st.rows, 1);
+  assert_int_equal(st.index_rows, 1);
+  eset got = {0, 0, NULL};
+  assert_int_equal(scan_count(f->t, &got), 1);
+  assert_int_equal(got.r[0].n, 3000);
+  eset_free(&got);
+  /* and a delete still finds it after a flush moved it into a file */
+  EOK(floe_table_flush(f->t, E));
+  EOK(floe_delete(f->t, 9000, 9000, f->r, E));
+  EOK(floe_commit(f->t, 9000, 9000, E));
+  assert_int_equal(scan_count(f->t, NULL), 0);
+  efx_free(f);
+}
+
+static void test_hot_key_updates_in_one_txn(void **state) {
+  (void)state;
+  efx *f = efx_cfg(1, NULL);
+  double t0 = mono_s();
+  erow_set(f->r, 1, "x", 1, 0);
+  EOK(floe_insert(f->t, 1, 1, f->r, E));
+  /* a savepoint whose updates roll back, in the middle */
+  for (int i = 1; i <= 60000; i++) {
+    uint32_t sub = i > 30000 && i <= 30010 ? 7 : 1;
+    erow_set(f->r, 1, "x", 1, i);
+    EOK(floe_update(f->t, 1, sub, NULL, f->r, E));
+    if (i == 30010) EOK(floe_abort(f->t, 1, 7, E));
+  }
+  EOK(floe_commit(f->t, 1, 10, E));
+  double dt = mono_s() - t0;
+  /* linear: well under 100 ms; the quadratic walk took over 10 s */
+  if (dt > 5.0) fail_msg("60000 updates of one key took %.1f s", dt);
+  eset got = {0, 0, NULL};
+  assert_int_equal(scan_count(f->t, &got), 1);
+  assert_int_equal(got.r[0].n, 60000);
+  eset_free(&got);
+  efx_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_orphan_sweep_spares_moving_spill_files),
+      cmocka_unit_test(test_hot_key_committed_updates),
+      cmocka_unit_test(test_hot_key_updates_in_one_txn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
