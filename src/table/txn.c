@@ -111,7 +111,8 @@ static floe_status txn_get(floe_table *t, uint32_t xid, tbl_txn **out,
 
 /* ---- private rows ---- */
 
-static uint32_t run_sub(const tbl_txn *x, int64_t g) {
+/* Whether the run holding row g belongs to an aborted subtransaction. */
+static bool run_dead(const tbl_txn *x, int64_t g) {
   int lo = 0, hi = x->nrun - 1, best = 0;
   while (lo <= hi) {
     int m = (lo + hi) / 2;
@@ -122,7 +123,25 @@ static uint32_t run_sub(const tbl_txn *x, int64_t g) {
       hi = m - 1;
     }
   }
-  return x->nrun ? x->runs[best].sub : 0;
+  return x->nrun && x->runs[best].dead;
+}
+
+/* Position of sub in the sorted aborted list (or where it would go). */
+static int aborted_pos(const tbl_txn *x, uint32_t sub) {
+  int lo = 0, hi = x->naborted;
+  while (lo < hi) {
+    int m = (lo + hi) / 2;
+    if (x->aborted[m] < sub)
+      lo = m + 1;
+    else
+      hi = m;
+  }
+  return lo;
+}
+
+static bool aborted_has(const tbl_txn *x, uint32_t sub) {
+  int i = aborted_pos(x, sub);
+  return i < x->naborted && x->aborted[i] == sub;
 }
 
 static tbl_chunk *chunk_of(const tbl_txn *x, int64_t g, int64_t *row) {
@@ -168,14 +187,10 @@ bool tbl_txn_dead(const tbl_txn *x, int64_t g) {
   } else if (sdel_has(x, g)) {
     return true;
   }
-  for (int i = 0; i < x->ntmark; i++)
-    if (g < x->tmarks[i].g) return true;
-  if (x->naborted) {
-    uint32_t s = run_sub(x, g);
-    for (int i = 0; i < x->naborted; i++)
-      if (x->aborted[i] == s) return true;
-  }
-  return false;
+  /* O(log runs) whatever the number of truncates and aborted
+   * subtransactions: commit asks this for every row */
+  if (g < x->tmax) return true;
+  return x->naborted && run_dead(x, g);
 }
 
 static floe_status index_chunks(tbl_txn *x, floe_error *err) {
@@ -220,6 +235,7 @@ static floe_status append_row(floe_table *t, tbl_txn *x, const floe_row *row,
         grow((void **)&x->runs, &x->caprun, x->nrun + 1, sizeof *x->runs, err));
     x->runs[x->nrun].g0 = x->nrows;
     x->runs[x->nrun].sub = sub;
+    x->runs[x->nrun].dead = x->naborted && aborted_has(x, sub);
     x->nrun++;
   }
   int64_t len = c->b->length;
@@ -742,6 +758,7 @@ floe_status floe_truncate(floe_table *t, uint32_t xid, uint32_t subxid,
   x->tmarks[x->ntmark].g = x->nrows;
   x->tmarks[x->ntmark].sub = subxid;
   x->ntmark++;
+  if (x->nrows > x->tmax) x->tmax = x->nrows;
   return FLOE_OK;
 }
 
@@ -757,10 +774,18 @@ floe_status floe_abort(floe_table *t, uint32_t xid, uint32_t subxid,
   }
   FLOE_TRY(grow((void **)&x->aborted, &x->capaborted, x->naborted + 1,
                 sizeof *x->aborted, err));
-  x->aborted[x->naborted++] = subxid;
-  /* its rows are dead for good: out of the private index */
-  for (int i = 0; i < x->nrun && x->idx; i++) {
+  int at = aborted_pos(x, subxid);
+  if (at == x->naborted || x->aborted[at] != subxid) {
+    memmove(&x->aborted[at + 1], &x->aborted[at],
+            (size_t)(x->naborted - at) * sizeof *x->aborted);
+    x->aborted[at] = subxid;
+    x->naborted++;
+  }
+  /* its rows are dead for good (and out of the private index) */
+  for (int i = 0; i < x->nrun; i++) {
     if (x->runs[i].sub != subxid) continue;
+    x->runs[i].dead = true;
+    if (!x->idx) continue;
     int64_t end = i + 1 < x->nrun ? x->runs[i + 1].g0 : x->nrows;
     int64_t g = x->runs[i].g0 > x->spilled ? x->runs[i].g0 : x->spilled;
     if (end > x->idx_upto) end = x->idx_upto;
@@ -795,8 +820,12 @@ floe_status floe_abort(floe_table *t, uint32_t xid, uint32_t subxid,
   }
   x->npdel = k;
   k = 0;
+  x->tmax = 0;
   for (int i = 0; i < x->ntmark; i++)
-    if (x->tmarks[i].sub != subxid) x->tmarks[k++] = x->tmarks[i];
+    if (x->tmarks[i].sub != subxid) {
+      x->tmarks[k++] = x->tmarks[i];
+      if (x->tmarks[i].g > x->tmax) x->tmax = x->tmarks[i].g;
+    }
   x->ntmark = k;
   for (int i = 0; i < x->nop; i++)
     if (x->ops[i].sub == subxid) x->ops[i].dead = true;

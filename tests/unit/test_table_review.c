@@ -10,6 +10,9 @@
  *                     updates) and in a transaction's private index
  *                     (updates inside one transaction): every lookup and
  *                     insert of that key walked them all (quadratic)
+ *   dead rows         whether a private row is dead cost O(truncates +
+ *                     aborted subtransactions), asked for every row at
+ *                     commit
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -182,11 +185,59 @@ static void test_hot_key_updates_in_one_txn(void **state) {
   efx_free(f);
 }
 
+/* ---- dead rows ---- */
+
+/* Seconds floe_commit takes for a txn of nrows rows (batch_rows 4096) after
+ * nsub rolled-back savepoints and ntrunc truncates (at least one of each,
+ * so every row goes through the dead-row check). */
+static void tune_big_batches(floe_table_config *c) { c->batch_rows = 4096; }
+
+static double commit_time(int nsub, int ntrunc, int nrows, int64_t *rows) {
+  efx *f = efx_cfg(1, tune_big_batches);
+  int64_t id = 0;
+  for (uint32_t s = 2; s < 2 + (uint32_t)nsub; s++) {
+    erow_set(f->r, id++, "gone", 1, 0);
+    EOK(floe_insert(f->t, 1, s, f->r, E));
+    EOK(floe_abort(f->t, 1, s, E));
+  }
+  for (int i = 0; i < ntrunc; i++) EOK(floe_truncate(f->t, 1, 1, E));
+  for (int i = 0; i < nrows; i++) {
+    erow_set(f->r, id++, "kept", 1, i);
+    EOK(floe_insert(f->t, 1, 1, f->r, E));
+  }
+  double t0 = mono_s();
+  EOK(floe_commit(f->t, 1, 10, E));
+  double dt = mono_s() - t0;
+  eset got = {0, 0, NULL};
+  *rows = scan_count(f->t, &got);
+  if (got.n && (got.r[0].id != nsub || strcmp(got.r[0].v, "kept")))
+    fail_msg("first row %lld %s", (long long)got.r[0].id, got.r[0].v);
+  eset_free(&got);
+  efx_free(f);
+  return dt;
+}
+
+static void test_many_subxact_aborts_and_truncates(void **state) {
+  (void)state;
+  int64_t rows = 0;
+  double base = commit_time(1, 1, 100000, &rows);
+  assert_int_equal(rows, 100000);
+  double many = commit_time(20000, 20000, 100000, &rows);
+  assert_int_equal(rows, 100000);
+  /* O(log runs) per row: a few times the base; at O(truncates + aborts)
+   * per row it was thousands of times */
+  if (many > 0.3 && many > 50 * base)
+    fail_msg("commit took %.3f s after 20000 aborts + truncates, %.3f s "
+             "after one",
+             many, base);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_orphan_sweep_spares_moving_spill_files),
       cmocka_unit_test(test_hot_key_committed_updates),
       cmocka_unit_test(test_hot_key_updates_in_one_txn),
+      cmocka_unit_test(test_many_subxact_aborts_and_truncates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
