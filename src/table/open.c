@@ -89,6 +89,8 @@ static void table_destroy(floe_table *t) {
   tbl_flist_clear(&t->removed);
   tbl_flist_clear(&t->trash);
   tbl_flist_clear(&t->retired);
+  for (int i = 0; i < t->nmoving; i++) free(t->moving[i]);
+  free(t->moving);
   for (int i = 0; i < t->ngen; i++) tidx_mem_free(t->gen[i].m);
   tidx_mem_free(t->spare_gen);
   for (int i = 0; i < t->nfidx; i++) tbl_fidx_unref(t->fidx[i]);

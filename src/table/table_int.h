@@ -241,6 +241,11 @@ struct floe_table {
   uint64_t asnap_version;
   int64_t mem_rows;
   atomic_llong mem_bytes; /* also read by ingest without a lock (spills) */
+  /* store keys of the spill files a commit is moving into the data
+   * directory, from before the move until they are in files[]: an orphan
+   * sweep listing the directory meanwhile must spare them */
+  int nmoving, capmoving;
+  char **moving;
 
   /* ---- index (ix) ---- */
   int ngen;
@@ -310,6 +315,10 @@ floe_status tbl_housekeep(floe_table *t, floe_error *err);
 void tbl_sweep(floe_table *t, tbl_flist *drop);
 /* Deletes the files in drop from disk and clears the list. No lock. */
 void tbl_drop_files(floe_table *t, tbl_flist *drop);
+/* Whether the file with store key `key` is one of the table's own files
+ * that no snapshot holds yet (a flushed or spilled file, or one a commit is
+ * moving in): orphan removal spares it. Takes mu. */
+bool tbl_keep_file(void *t, const char *key);
 
 /* Converts column src (any type the schema may widen into c's) and appends
  * rows [from, from+n) to c. */

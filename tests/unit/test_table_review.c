@@ -1,0 +1,243 @@
+/*
+ * Regression tests for defects found in the review of the table engine
+ * (src/table): each test failed before its fix.
+ *
+ *   orphan race       an orphan sweep (orphan_age 0) running while a commit
+ *                     moves a transaction's spill file into the data
+ *                     directory deleted the file the view then pointed to
+ *   hot key           a row updated over and over left one dead entry per
+ *                     update under its hash, in the mem index (committed
+ *                     updates) and in a transaction's private index
+ *                     (updates inside one transaction): every lookup and
+ *                     insert of that key walked them all (quadratic)
+ *   dead rows         whether a private row is dead cost O(truncates +
+ *                     aborted subtransactions), asked for every row at
+ *                     commit
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine_util.h"
+
+static efx *efx_cfg(int keyed, void (*tune)(floe_table_config *)) {
+  efx *f = calloc(1, sizeof *f);
+  strcpy(f->dir, "/tmp/floe-review-XXXXXX");
+  if (!mkdtemp(f->dir)) abort();
+  f->ref.catalog_uri = f->dir;
+  f->ref.ns = "public";
+  f->ref.name = "t";
+  floe_table_config_init(&f->cfg);
+  f->cfg.batch_rows = 8;
+  if (tune) tune(&f->cfg);
+  efx_open(f, keyed);
+  return f;
+}
+
+/* Rows of a fresh read state; -1 when the scan fails. */
+static int scan_count(floe_table *t, eset *out) {
+  floe_read_state *rs = NULL;
+  EOK(floe_read_state_get(t, 0, 0, &rs, E));
+  eset s = {0, 0, NULL};
+  struct ArrowArrayStream st;
+  EOK(floe_scan(rs, NULL, 0, &st, E));
+  int bad = read_stream(&st, &s);
+  floe_read_state_release(rs);
+  int n = bad ? -1 : s.n;
+  if (out && !bad) {
+    eset_sort(&s);
+    *out = s;
+  } else {
+    eset_free(&s);
+  }
+  return n;
+}
+
+/* ---- orphan race ---- */
+
+typedef struct hk {
+  floe_table *t;
+  atomic_int stop;
+  atomic_int ticks;
+} hk;
+
+static void *hk_main(void *arg) {
+  hk *h = arg;
+  int64_t now = 0;
+  while (!atomic_load(&h->stop)) {
+    floe_error e;
+    now += 10;
+    (void)floe_table_tick(h->t, now, NULL, &e);
+    atomic_fetch_add(&h->ticks, 1);
+  }
+  return NULL;
+}
+
+static void tune_orphans(floe_table_config *c) {
+  c->txn_spill_bytes = 600; /* a few rows per spill file */
+  c->commit_interval_ms = 10;
+  c->housekeeping_interval_ms = 10; /* every tick */
+  c->orphan_age_ms = 0;
+  c->snapshot_max_age_ms = 0;
+  c->keep_snapshots = 2;
+  c->compact_interval_ms = 0;
+}
+
+static void test_orphan_sweep_spares_moving_spill_files(void **state) {
+  (void)state;
+  efx *f = efx_cfg(1, tune_orphans);
+  hk h;
+  memset(&h, 0, sizeof h);
+  h.t = f->t;
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, hk_main, &h), 0);
+  int64_t id = 0;
+  int bad = 0;
+  for (int k = 1; k <= 60 && !bad; k++) {
+    for (int i = 0; i < 40; i++, id++) {
+      erow_set(f->r, id, "spilled row padding padding", 1, (int32_t)k);
+      EOK(floe_insert(f->t, (uint32_t)k, (uint32_t)k, f->r, E));
+    }
+    EOK(floe_commit(f->t, (uint32_t)k, (uint64_t)k * 10, E));
+    int n = scan_count(f->t, NULL);
+    if (n != id) {
+      fprintf(stderr, "after commit %d: scan gave %d rows, want %lld\n", k, n,
+              (long long)id);
+      bad = 1;
+    }
+  }
+  atomic_store(&h.stop, 1);
+  pthread_join(th, NULL);
+  assert_int_equal(bad, 0);
+  /* and what Iceberg holds after a clean close is complete */
+  EOK(floe_table_close(f->t, E));
+  f->t = NULL;
+  efx_drop_rows(f);
+  efx_open(f, 1);
+  assert_int_equal(scan_count(f->t, NULL), (int)id);
+  efx_free(f);
+}
+
+/* ---- hot key ---- */
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_hot_key_committed_updates(void **state) {
+  (void)state;
+  efx *f = efx_cfg(1, NULL);
+  erow_set(f->r, 1, "x", 1, 0);
+  EOK(floe_insert(f->t, 1, 1, f->r, E));
+  EOK(floe_commit(f->t, 1, 10, E));
+  for (int i = 1; i <= 3000; i++) {
+    erow_set(f->r, 1, "x", 1, i);
+    EOK(floe_update(f->t, 100 + (uint32_t)i, 100 + (uint32_t)i, NULL, f->r, E));
+    EOK(floe_commit(f->t, 100 + (uint32_t)i, 100 + (uint64_t)i, E));
+  }
+  /* one live row, one index entry (a deleted row's entry goes with it) */
+  floe_table_stats st;
+  floe_table_stats_get(f->t, &st);
+  assert_int_equal(st.rows, 1);
+  assert_int_equal(st.index_rows, 1);
+  eset got = {0, 0, NULL};
+  assert_int_equal(scan_count(f->t, &got), 1);
+  assert_int_equal(got.r[0].n, 3000);
+  eset_free(&got);
+  /* and a delete still finds it after a flush moved it into a file */
+  EOK(floe_table_flush(f->t, E));
+  EOK(floe_delete(f->t, 9000, 9000, f->r, E));
+  EOK(floe_commit(f->t, 9000, 9000, E));
+  assert_int_equal(scan_count(f->t, NULL), 0);
+  efx_free(f);
+}
+
+static void test_hot_key_updates_in_one_txn(void **state) {
+  (void)state;
+  efx *f = efx_cfg(1, NULL);
+  double t0 = mono_s();
+  erow_set(f->r, 1, "x", 1, 0);
+  EOK(floe_insert(f->t, 1, 1, f->r, E));
+  /* a savepoint whose updates roll back, in the middle */
+  for (int i = 1; i <= 60000; i++) {
+    uint32_t sub = i > 30000 && i <= 30010 ? 7 : 1;
+    erow_set(f->r, 1, "x", 1, i);
+    EOK(floe_update(f->t, 1, sub, NULL, f->r, E));
+    if (i == 30010) EOK(floe_abort(f->t, 1, 7, E));
+  }
+  EOK(floe_commit(f->t, 1, 10, E));
+  double dt = mono_s() - t0;
+  /* linear: well under 100 ms; the quadratic walk took over 10 s */
+  if (dt > 5.0) fail_msg("60000 updates of one key took %.1f s", dt);
+  eset got = {0, 0, NULL};
+  assert_int_equal(scan_count(f->t, &got), 1);
+  assert_int_equal(got.r[0].n, 60000);
+  eset_free(&got);
+  efx_free(f);
+}
+
+/* ---- dead rows ---- */
+
+/* Seconds floe_commit takes for a txn of nrows rows (batch_rows 4096) after
+ * nsub rolled-back savepoints and ntrunc truncates (at least one of each,
+ * so every row goes through the dead-row check). */
+static void tune_big_batches(floe_table_config *c) { c->batch_rows = 4096; }
+
+static double commit_time(int nsub, int ntrunc, int nrows, int64_t *rows) {
+  efx *f = efx_cfg(1, tune_big_batches);
+  int64_t id = 0;
+  for (uint32_t s = 2; s < 2 + (uint32_t)nsub; s++) {
+    erow_set(f->r, id++, "gone", 1, 0);
+    EOK(floe_insert(f->t, 1, s, f->r, E));
+    EOK(floe_abort(f->t, 1, s, E));
+  }
+  for (int i = 0; i < ntrunc; i++) EOK(floe_truncate(f->t, 1, 1, E));
+  for (int i = 0; i < nrows; i++) {
+    erow_set(f->r, id++, "kept", 1, i);
+    EOK(floe_insert(f->t, 1, 1, f->r, E));
+  }
+  double t0 = mono_s();
+  EOK(floe_commit(f->t, 1, 10, E));
+  double dt = mono_s() - t0;
+  eset got = {0, 0, NULL};
+  *rows = scan_count(f->t, &got);
+  if (got.n && (got.r[0].id != nsub || strcmp(got.r[0].v, "kept")))
+    fail_msg("first row %lld %s", (long long)got.r[0].id, got.r[0].v);
+  eset_free(&got);
+  efx_free(f);
+  return dt;
+}
+
+static void test_many_subxact_aborts_and_truncates(void **state) {
+  (void)state;
+  int64_t rows = 0;
+  double base = commit_time(1, 1, 100000, &rows);
+  assert_int_equal(rows, 100000);
+  double many = commit_time(20000, 20000, 100000, &rows);
+  assert_int_equal(rows, 100000);
+  /* O(log runs) per row: a few times the base; at O(truncates + aborts)
+   * per row it was thousands of times */
+  if (many > 0.3 && many > 50 * base)
+    fail_msg("commit took %.3f s after 20000 aborts + truncates, %.3f s "
+             "after one",
+             many, base);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_orphan_sweep_spares_moving_spill_files),
+      cmocka_unit_test(test_hot_key_committed_updates),
+      cmocka_unit_test(test_hot_key_updates_in_one_txn),
+      cmocka_unit_test(test_many_subxact_aborts_and_truncates),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
