@@ -7,7 +7,8 @@
  *
  *   dump LSN DIR      waits until every streaming table applied LSN, then
  *                     writes DIR/<schema>.<table> (each row of a read state
- *                     in a canonical text, sorted) and DIR/.done
+ *                     in a canonical text, unsorted) and DIR/.done
+ *   wait LSN REPLY    only the wait
  *   sql S.T REPLY     the SQL that renders S.T the same way from Postgres
  *   status REPLY      mirror and table states, LSNs, rows, peak RSS
  *   add S.T REPLY     pgs_add_table         remove S.T REPLY / resync S.T REPLY
@@ -72,11 +73,6 @@ static void *maint_main(void *arg) {
 }
 
 /* ---- canonical rendering of a scan ---- */
-
-typedef struct lines {
-  char **v;
-  size_t n, cap;
-} lines;
 
 static void out_hex(fbuf *o, const uint8_t *p, size_t n) {
   static const char d[] = "0123456789abcdef";
@@ -155,10 +151,6 @@ static void render(fbuf *o, const struct ArrowSchema *sc,
   }
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static floe_status dump_table(pgs_source *s, const char *schema,
                               const char *table, uint64_t lsn, const char *path,
                               floe_error *err) {
@@ -173,9 +165,11 @@ static floe_status dump_table(pgs_source *s, const char *schema,
     st.release(&st);
     return ferr_set(err, FLOE_EIO, "get_schema");
   }
-  lines L = {0};
+  /* unsorted: the test sorts (the driver's memory stays the mirror's) */
+  FILE *f = fopen(path, "w");
+  if (!f) fs = ferr_set(err, FLOE_EIO, "%s: %s", path, strerror(errno));
   fbuf line = FBUF_INIT;
-  for (;;) {
+  while (!fs) {
     struct ArrowArray a;
     if (st.get_next(&st, &a)) {
       fs = ferr_set(err, FLOE_EIO, "scan: %s", st.get_last_error(&st));
@@ -188,25 +182,14 @@ static floe_status dump_table(pgs_source *s, const char *schema,
         if (c) fbuf_put_u8(&line, '|', NULL);
         render(&line, sc.children[c], a.children[c], r + a.offset);
       }
-      fbuf_put_u8(&line, 0, NULL);
-      if (L.n == L.cap) {
-        L.cap = L.cap ? L.cap * 2 : 1024;
-        L.v = realloc(L.v, L.cap * sizeof *L.v);
-      }
-      L.v[L.n++] = strdup((const char *)line.data);
+      fbuf_put_u8(&line, '\n', NULL);
+      fwrite(line.data, 1, line.len, f);
     }
     a.release(&a);
   }
   sc.release(&sc);
   st.release(&st);
   fbuf_free(&line);
-  if (L.n) qsort(L.v, L.n, sizeof *L.v, cmp_str);
-  FILE *f = fs ? NULL : fopen(path, "w");
-  for (size_t i = 0; i < L.n; i++) {
-    if (f) fprintf(f, "%s\n", L.v[i]);
-    free(L.v[i]);
-  }
-  free(L.v);
   if (f) fclose(f);
   return fs;
 }
@@ -430,6 +413,13 @@ static void command(pgs_source *s, char *line) {
     } else {
       reply(done, (const char *)o.data);
     }
+  } else if (!strcmp(argv[0], "wait") && argc == 3) {
+    uint64_t lsn = 0;
+    floe_status st = floe_lsn_parse(argv[1], &lsn, &e);
+    if (!st) st = wait_applied(s, lsn, 120000, &e);
+    fbuf_printf(&o, NULL, "%s %s\n", st ? "failed" : "ok", st ? e.msg : "");
+    fbuf_put_u8(&o, 0, NULL);
+    reply(argv[2], (const char *)o.data);
   } else if (!strcmp(argv[0], "sql") && argc == 3 &&
              split_name(argv[1], schema, table)) {
     if (table_sql(schema, table, &o, &e)) {
