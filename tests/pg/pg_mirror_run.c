@@ -151,13 +151,36 @@ static void render(fbuf *o, const struct ArrowSchema *sc,
   }
 }
 
+/* The source's current column names (the order the SQL side renders). */
+static int source_columns(const char *schema, const char *table, char ***out) {
+  pgx_conn *c = NULL;
+  pgx_rel *rel = NULL;
+  floe_error e;
+  *out = NULL;
+  if (pgx_conn_open("", PGX_CONN_SQL, &c, &e)) return 0;
+  int n = 0;
+  if (!pgx_rel_load(c, schema, table, NULL, &rel, &e)) {
+    *out = calloc((size_t)rel->ncols + 1, sizeof **out);
+    for (int i = 0; i < rel->ncols; i++) (*out)[i] = strdup(rel->cols[i].name);
+    n = rel->ncols;
+  }
+  pgx_rel_free(rel);
+  pgx_conn_close(c);
+  return n;
+}
+
 static floe_status dump_table(pgs_source *s, const char *schema,
                               const char *table, uint64_t lsn, const char *path,
                               floe_error *err) {
   floe_read_state *rs = NULL;
   FLOE_TRY(pgs_read_state_get(s, schema, table, lsn, 0, &rs, err));
   struct ArrowArrayStream st;
-  floe_status fs = floe_scan(rs, NULL, 0, &st, err);
+  /* projected in the source's column order (a dropped source table: all) */
+  char **names = NULL;
+  int nn = lsn ? source_columns(schema, table, &names) : 0;
+  floe_status fs = floe_scan(rs, (const char *const *)names, nn, &st, err);
+  for (int i = 0; i < nn; i++) free(names[i]);
+  free(names);
   floe_read_state_release(rs);
   FLOE_TRY(fs);
   struct ArrowSchema sc;
@@ -396,8 +419,10 @@ static void command(pgs_source *s, char *line) {
         snprintf(path, sizeof path, "%s/%s.%s", argv[2], ps.tables[i].schema,
                  ps.tables[i].table);
         if (ps.tables[i].state == PGS_ERROR) continue;
-        st = dump_table(s, ps.tables[i].schema, ps.tables[i].table, lsn, path,
-                        &e);
+        /* tables that stopped applying are shown as they stand */
+        st =
+            dump_table(s, ps.tables[i].schema, ps.tables[i].table,
+                       ps.tables[i].state == PGS_STREAMING ? lsn : 0, path, &e);
       }
       pgs_status_free(&ps);
     }
