@@ -291,7 +291,6 @@ static floe_status open_engine(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
                     tab->ns, tab->name, tab->schema, tab->table);
   FLOE_TRY(pgs_tab_rows(tab, err));
   FLOE_TRY(tab_attnums(tab, rel, err));
-  tab->schema_lsn = floe_applied_lsn(tab->t);
   return FLOE_OK;
 }
 
@@ -319,6 +318,25 @@ static floe_status match_schema(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
         }
     }
     st = floe_table_alter(tab->t, cols, rel->ncols, err);
+    if (st == FLOE_EUNSUPPORTED) {
+      /* a type Iceberg cannot evolve into: the copy replaces every row, so
+       * such a column is dropped and added again (a new field id) */
+      floe_column *keep = calloc((size_t)ne + 1, sizeof *keep);
+      int nk = 0;
+      for (int e = 0; keep && e < ne; e++) {
+        bool clash = false;
+        for (int i = 0; i < rel->ncols; i++)
+          if (!strcmp(ec[e].name, cols[i].name))
+            clash = ec[e].type != cols[i].type ||
+                    ec[e].precision != cols[i].precision ||
+                    ec[e].scale != cols[i].scale || ec[e].elem != cols[i].elem;
+        if (!clash) keep[nk++] = ec[e];
+      }
+      st = keep ? floe_table_alter(tab->t, keep, nk, err) : ferr_nomem(err, 64);
+      free(keep);
+      ec = NULL; /* gone with the alter */
+      if (!st) st = floe_table_alter(tab->t, cols, rel->ncols, err);
+    }
     if (!st) st = pgs_tab_rows(tab, err);
     if (!st) st = tab_attnums(tab, rel, err);
   }
@@ -386,7 +404,27 @@ static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
     col_free(src);
     *src = w;
   }
-  return tbl_insert_batch(c->tab->t, 0, 0, b, err);
+  /* the floe table may order its columns differently (a column dropped and
+   * added again sits at the end): a shallow batch in its order */
+  bool same = true;
+  for (int i = 0; i < ne && i < b->schema->nfields; i++)
+    same &= !strcmp(ec[i].name, b->schema->fields[i].name);
+  if (same || ne != b->schema->nfields)
+    return tbl_insert_batch(c->tab->t, 0, 0, b, err);
+  col_column *perm = calloc((size_t)ne, sizeof *perm);
+  if (!perm) return ferr_nomem(err, (size_t)ne * sizeof *perm);
+  floe_status st = FLOE_OK;
+  for (int i = 0; i < ne && !st; i++) {
+    int k = col_schema_find(b->schema, ec[i].name);
+    if (k < 0)
+      st = ferr_set(err, FLOE_EINVAL, "copy: no column %s", ec[i].name);
+    else
+      perm[i] = b->cols[k]; /* borrowed buffers: freed with b only */
+  }
+  col_batch view = {b->schema, b->length, perm};
+  if (!st) st = tbl_insert_batch(c->tab->t, 0, 0, &view, err);
+  free(perm);
+  return st;
 }
 
 static floe_status on_progress(void *ctx, const pgx_copy_progress *p,
@@ -437,7 +475,6 @@ static floe_status copy_one(pgs_source *s, pgs_tab *tab, pgx_copy *cp,
   tab->copy_lsn = lsn;
   tab->copy_eta = 0;
   pthread_mutex_unlock(&s->mu);
-  tab->schema_lsn = lsn;
   char l[PGX_LSN_STR];
   flog_write(s->o.log, FLOG_INFO,
              "%s.%s: copied %" PRId64 " rows in %.1f s (snapshot %s)",
