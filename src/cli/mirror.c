@@ -253,6 +253,13 @@ int cli_mirror_main(int argc, char **argv) {
     cfg_free(&c);
     return cli_usage_error(cmd, "%s", err.msg);
   }
+  /* the same default socket as the client commands */
+  const char *env_sock = getenv("FLOE_SOCKET");
+  if (!c.socket && env_sock && *env_sock &&
+      cfg_set(&c, "socket", env_sock, &err) != FLOE_OK) {
+    cfg_free(&c);
+    return cli_usage_error(cmd, "FLOE_SOCKET: %s", err.msg);
+  }
   dmn_log dl;
   flog lg;
   make_log(&c, &dl, &lg);

@@ -131,6 +131,7 @@ work_start() {
 
 # work_pause: no transaction in flight once it returns
 work_pause() {
+  [ -n "$WPID" ] || return 0
   sql -c "UPDATE work_ctl SET state = 'pause', ack = false"
   local i
   for i in $(seq 1 400); do
@@ -140,7 +141,10 @@ work_pause() {
   dmn_fail "the workload did not pause"
 }
 
-work_resume() { sql -c "UPDATE work_ctl SET state = 'run'"; }
+work_resume() {
+  [ -n "$WPID" ] || return 0
+  sql -c "UPDATE work_ctl SET state = 'run'"
+}
 
 work_stop() {
   [ -n "$WPID" ] || return 0
