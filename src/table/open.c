@@ -102,6 +102,7 @@ static void table_destroy(floe_table *t) {
   free(t->name);
   free(t->state_dir);
   free(t->location);
+  free(t->unsure);
   pthread_mutex_destroy(&t->maint);
   pthread_mutex_destroy(&t->ix);
   pthread_mutex_destroy(&t->mu);
@@ -124,7 +125,7 @@ floe_status floe_table_close(floe_table *t, floe_error *err) {
     tbl_txn_free(t, x);
   }
   floe_status st = FLOE_OK;
-  if (!t->broken) {
+  if (!atomic_load(&t->broken)) {
     pthread_mutex_lock(&t->maint);
     st = tbl_flush(t, true, err);
     pthread_mutex_unlock(&t->maint);
@@ -546,6 +547,7 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
   atomic_init(&t->refs, 1);
   atomic_init(&t->txn_bytes, 0);
   atomic_init(&t->mem_bytes, 0);
+  atomic_init(&t->broken, false);
   pthread_mutex_init(&t->maint, NULL);
   pthread_mutex_init(&t->ix, NULL);
   pthread_mutex_init(&t->mu, NULL);
