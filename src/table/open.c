@@ -416,33 +416,27 @@ static floe_status load_indexes(floe_table *t, bool *covered, floe_error *err) {
   return st;
 }
 
-/* Builds one index over the files no persisted index covers, from their
- * key columns. */
-static floe_status rebuild_index(floe_table *t, const bool *covered,
-                                 floe_error *err) {
-  int n = 0;
-  for (int i = 0; i < t->nfiles; i++) n += !covered[i];
+floe_status tbl_index_files(floe_table *t, const tbl_schema *s,
+                            tbl_file *const *files, int n, tbl_fidx **out,
+                            floe_error *err) {
+  *out = NULL;
   if (!n) return FLOE_OK;
-  const tbl_schema *s = t->schema;
   ice_plan plan;
   memset(&plan, 0, sizeof plan);
   plan.tasks = calloc((size_t)n, sizeof *plan.tasks);
   tidx_cover *cv = calloc((size_t)n, sizeof *cv);
   int32_t *ids = calloc((size_t)s->nident, sizeof *ids);
   int64_t total = 0;
-  for (int i = 0; i < t->nfiles; i++)
-    if (!covered[i]) total += t->files[i]->rows;
+  for (int i = 0; i < n; i++) total += files[i]->rows;
   uint64_t *h = malloc((size_t)(total ? total : 1) * sizeof *h);
   floe_status st = FLOE_OK;
   if (!plan.tasks || !cv || !ids || !h) st = ferr_nomem(err, (size_t)total * 8);
-  for (int i = 0, k = 0; i < t->nfiles && !st; i++) {
-    if (covered[i]) continue;
-    plan.tasks[k].file = t->files[i]->df; /* borrowed; no deletes: every
-                                             position gets its hash */
-    cv[k].path = t->files[i]->df.file_path;
-    cv[k].rows = t->files[i]->rows;
-    cv[k].slot = t->files[i]->slot;
-    k++;
+  for (int i = 0; i < n && !st; i++) {
+    plan.tasks[i].file = files[i]->df; /* borrowed; no deletes: every
+                                          position gets its hash */
+    cv[i].path = files[i]->df.file_path;
+    cv[i].rows = files[i]->rows;
+    cv[i].slot = files[i]->slot;
   }
   plan.ntasks = n;
   plan.schema_id = s->ice.schema_id;
@@ -455,7 +449,7 @@ static floe_status rebuild_index(floe_table *t, const bool *covered,
     memset(&md, 0, sizeof md);
     md.location = t->location;
     md.nschemas = 1;
-    md.schemas = &t->schema->ice;
+    md.schemas = (ice_schema *)&s->ice;
     st = ice_scan_open_md(t->cat, &md, &plan, ids, s->nident, &sc, err);
   }
   int64_t got = 0;
@@ -480,15 +474,9 @@ static floe_status rebuild_index(floe_table *t, const bool *covered,
   if (!st) st = tbl_path_uuid(dir, "", ".tidx", &path, err);
   tidx_file *f = NULL;
   if (!st) st = tidx_file_build(path, cv, n, h, &f, err);
-  if (!st) {
-    tbl_fidx *x = tbl_fidx_wrap(f);
-    if (!x) {
-      tidx_file_close(f, 1);
-      st = ferr_nomem(err, sizeof *x);
-    } else if ((st = tbl_fidx_push(t, x, err))) {
-      x->unlink = true;
-      tbl_fidx_unref(x);
-    }
+  if (!st && !(*out = tbl_fidx_wrap(f))) {
+    tidx_file_close(f, 1);
+    st = ferr_nomem(err, sizeof **out);
   }
   free(dir);
   free(path);
@@ -496,7 +484,26 @@ static floe_status rebuild_index(floe_table *t, const bool *covered,
   free(cv);
   free(ids);
   free(h);
-  return st ? ferr_prefix(err, st, "rebuilding the key index") : FLOE_OK;
+  return st ? ferr_prefix(err, st, "building the key index") : FLOE_OK;
+}
+
+/* Builds one index over the files no persisted index covers, from their
+ * key columns. */
+static floe_status rebuild_index(floe_table *t, const bool *covered,
+                                 floe_error *err) {
+  tbl_file **files = calloc((size_t)t->nfiles + 1, sizeof *files);
+  if (!files) return ferr_nomem(err, (size_t)t->nfiles * sizeof *files);
+  int n = 0;
+  for (int i = 0; i < t->nfiles; i++)
+    if (!covered[i]) files[n++] = t->files[i];
+  tbl_fidx *x = NULL;
+  floe_status st = tbl_index_files(t, t->schema, files, n, &x, err);
+  free(files);
+  if (!st && x && (st = tbl_fidx_push(t, x, err))) {
+    x->unlink = true;
+    tbl_fidx_unref(x);
+  }
+  return st;
 }
 
 static floe_status open_table(floe_table *t, const floe_table_ref *ref,

@@ -255,6 +255,10 @@ floe_status tbl_files_push(floe_table *t, tbl_file *f, floe_error *err) {
   return FLOE_OK;
 }
 
+floe_status tbl_fidx_reserve(floe_table *t, int n, floe_error *err) {
+  return grow((void **)&t->fidx, &t->capfidx, n, sizeof *t->fidx, err);
+}
+
 floe_status tbl_fidx_push(floe_table *t, tbl_fidx *x, floe_error *err) {
   FLOE_TRY(
       grow((void **)&t->fidx, &t->capfidx, t->nfidx + 1, sizeof *t->fidx, err));

@@ -291,6 +291,8 @@ int tbl_find_file_index(const floe_table *t, uint32_t slot);
 floe_status tbl_mem_push(floe_table *t, tbl_batch *b, floe_error *err);
 floe_status tbl_files_push(floe_table *t, tbl_file *f, floe_error *err);
 floe_status tbl_fidx_push(floe_table *t, tbl_fidx *x, floe_error *err);
+/* Room for n file indexes in fidx[] (ix). */
+floe_status tbl_fidx_reserve(floe_table *t, int n, floe_error *err);
 
 /* Calls fn for every candidate location of hash (mem generations, then
  * file indexes). ix held. */
@@ -309,6 +311,13 @@ bool tbl_loc_live(const floe_table *t, uint64_t loc, tbl_batch **b,
 floe_status tbl_read_file_rows(ice_catalog *cat, const char *path, bool local,
                                const tbl_schema *s, const int64_t *pos, int n,
                                col_batch *out, floe_error *err);
+
+/* Builds one persisted index over files (rows read by field id in schema
+ * s, deletes ignored: every position gets its identity hash). *out NULL
+ * when n == 0. No lock: reads the files. (open.c) */
+floe_status tbl_index_files(floe_table *t, const tbl_schema *s,
+                            tbl_file *const *files, int n, tbl_fidx **out,
+                            floe_error *err);
 
 /* ---- flush / commit / compaction (flush.c, compact.c) ---- */
 

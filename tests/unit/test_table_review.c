@@ -19,6 +19,10 @@
  *                     its data files appended twice (duplicate rows), its
  *                     removals failing forever, and a compaction deleted the
  *                     file its landed snapshot references
+ *   keyless alter     a table without a key hashes whole rows: after a
+ *                     column was added or dropped no old row could be found
+ *                     any more (every delete: "the table needs a resync"),
+ *                     nor after a reopen (the old index files were reused)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -430,6 +434,111 @@ static void test_commit_outcome_unknown(void **state) {
   efx_free(f);
 }
 
+/* ---- keyless alter ---- */
+
+static void tune_keyless(floe_table_config *c) {
+  c->txn_spill_bytes = 600; /* the open txn spills */
+}
+
+/* (id, v, n[, w]) with w NULL; ncols 2 leaves n out (dropped). */
+static void krow(floe_row *r, int64_t id, int ncols) {
+  floe_row_reset(r);
+  EOK(floe_row_set_int(r, 0, id, E));
+  EOK(floe_row_set_bytes(r, 1, "k", 1, E));
+  if (ncols > 2) EOK(floe_row_set_int(r, 2, (int32_t)id, E));
+}
+
+/* Deletes (id, ...) in its own txn and commits. */
+static floe_status kdel(efx *f, int64_t id, int ncols, uint32_t xid,
+                        floe_error *e) {
+  krow(f->o, id, ncols);
+  floe_status st = floe_delete(f->t, xid, xid, f->o, e);
+  if (!st) st = floe_commit(f->t, xid, xid, e);
+  return st;
+}
+
+static void keyless_alter(bool drop) {
+  efx *f = efx_cfg(0, tune_keyless);
+  /* 0..9 in a file, 10..19 in memory, 100..139 in an open txn (spilled
+   * and not), which also deletes committed row 5 */
+  for (int i = 0; i < 10; i++) {
+    krow(f->r, i, 3);
+    EOK(floe_insert(f->t, 1, 1, f->r, E));
+  }
+  EOK(floe_commit(f->t, 1, 1, E));
+  EOK(floe_table_flush(f->t, E));
+  for (int i = 10; i < 20; i++) {
+    krow(f->r, i, 3);
+    EOK(floe_insert(f->t, 2, 2, f->r, E));
+  }
+  EOK(floe_commit(f->t, 2, 2, E));
+  for (int i = 100; i < 140; i++) {
+    krow(f->r, i, 3);
+    EOK(floe_insert(f->t, 3, 3, f->r, E));
+  }
+  krow(f->o, 5, 3);
+  EOK(floe_delete(f->t, 3, 3, f->o, E));
+  char spill[128];
+  snprintf(spill, sizeof spill, "%s/.floe/public.t/spill", f->dir);
+  DIR *d = opendir(spill);
+  int nspill = 0;
+  struct dirent *de;
+  while (d && (de = readdir(d))) nspill += de->d_name[0] != '.';
+  if (d) closedir(d);
+  assert_true(nspill >= 1);
+  floe_column cols[4];
+  memcpy(cols, ECOLS, sizeof ECOLS);
+  int ncols = 4;
+  if (drop) {
+    ncols = 2; /* n dropped */
+  } else {
+    cols[3] = (floe_column){"w", FLOE_INT64, 0, 0, FLOE_BOOL, 0, 0, 1, NULL};
+  }
+  EOK(floe_table_alter(f->t, cols, ncols, E));
+  efx_drop_rows(f);
+  EOK(floe_row_new(f->t, &f->r, E));
+  EOK(floe_row_new(f->t, &f->o, E));
+  /* the open txn deletes one of its spilled rows, one of its last rows,
+   * then commits its earlier delete of 5 */
+  krow(f->o, 100, ncols);
+  EOK(floe_delete(f->t, 3, 3, f->o, E));
+  krow(f->o, 139, ncols);
+  EOK(floe_delete(f->t, 3, 3, f->o, E));
+  EOK(floe_commit(f->t, 3, 3, E));
+  /* a file row (flushed before), a mem row (flushed by the alter) */
+  EOK(kdel(f, 3, ncols, 10, E));
+  EOK(kdel(f, 15, ncols, 11, E));
+  EOK(kdel(f, 120, ncols, 12, E));
+  int want = 20 + 40 - 6;
+  assert_int_equal(scan_count(f->t, NULL), want);
+  /* durable, a crash, a reopen: the indexes come back with the new hashes
+   * (none of the old ones is reused) */
+  EOK(floe_table_flush(f->t, E));
+  floe_table_free(f->t);
+  efx_drop_rows(f);
+  EOK(floe_table_open(&f->ref, NULL, 0, NULL, 0, &f->cfg, &f->t, E));
+  EOK(floe_row_new(f->t, &f->r, E));
+  EOK(floe_row_new(f->t, &f->o, E));
+  assert_int_equal(scan_count(f->t, NULL), want);
+  EOK(kdel(f, 7, ncols, 20, E));
+  EOK(kdel(f, 17, ncols, 21, E));
+  EOK(kdel(f, 130, ncols, 22, E));
+  assert_int_equal(scan_count(f->t, NULL), want - 3);
+  floe_error e;
+  assert_int_equal(kdel(f, 7, ncols, 23, &e), FLOE_ENOTFOUND);
+  efx_free(f);
+}
+
+static void test_keyless_add_column(void **state) {
+  (void)state;
+  keyless_alter(false);
+}
+
+static void test_keyless_drop_column(void **state) {
+  (void)state;
+  keyless_alter(true);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_orphan_sweep_spares_moving_spill_files),
@@ -441,6 +550,8 @@ int main(void) {
       cmocka_unit_test(test_truncate_commit_landed_but_failed),
       cmocka_unit_test(test_compaction_landed_but_failed),
       cmocka_unit_test(test_commit_outcome_unknown),
+      cmocka_unit_test(test_keyless_add_column),
+      cmocka_unit_test(test_keyless_drop_column),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
