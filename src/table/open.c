@@ -135,16 +135,17 @@ floe_status floe_table_close(floe_table *t, floe_error *err) {
 }
 
 int floe_table_columns(const floe_table *t, const floe_column **cols) {
-  if (cols) *cols = t->schema->fcols;
-  return t->schema->ncols;
+  if (cols) *cols = t ? t->schema->fcols : NULL;
+  return t ? t->schema->ncols : 0;
 }
 
 int floe_table_key(const floe_table *t, const int **key_cols) {
-  if (key_cols) *key_cols = t->schema->key;
-  return t->schema->nkey;
+  if (key_cols) *key_cols = t ? t->schema->key : NULL;
+  return t ? t->schema->nkey : 0;
 }
 
 uint64_t floe_applied_lsn(floe_table *t) {
+  if (!t) return 0;
   pthread_mutex_lock(&t->mu);
   uint64_t v = t->applied;
   pthread_mutex_unlock(&t->mu);
@@ -152,6 +153,7 @@ uint64_t floe_applied_lsn(floe_table *t) {
 }
 
 uint64_t floe_durable_lsn(floe_table *t) {
+  if (!t) return 0;
   pthread_mutex_lock(&t->mu);
   /* nothing changed since the last commit: everything applied is durable */
   uint64_t v = t->changes == t->committed_changes && !t->removed.n ? t->applied
@@ -169,7 +171,9 @@ uint64_t floe_durable_lsn(floe_table *t) {
 }
 
 void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
+  if (!o) return;
   memset(o, 0, sizeof *o);
+  if (!t) return;
   pthread_mutex_lock(&t->ix);
   for (int g = 0; g < t->ngen; g++) {
     o->index_bytes += tidx_mem_bytes(t->gen[g].m);
@@ -207,6 +211,34 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
 }
 
 /* ---- open ---- */
+
+/* Values no table can run with (the defaults are floe_table_config_init's;
+ * 0 means "never" / "every time" where floe.h says so). */
+static floe_status check_config(const floe_table_config *c, floe_error *err) {
+  const char *bad = NULL;
+  if (c->batch_rows < 1 || c->batch_rows > (1 << 24))
+    return ferr_set(err, FLOE_EINVAL, "batch_rows %d out of 1..2^24",
+                    c->batch_rows);
+  if (c->flush_rows < 1) bad = "flush_rows";
+  if (c->flush_bytes < 1) bad = "flush_bytes";
+  if (c->txn_spill_bytes < 1) bad = "txn_spill_bytes";
+  if (c->keep_snapshots < 1) bad = "keep_snapshots";
+  if (bad) return ferr_set(err, FLOE_EINVAL, "%s must be at least 1", bad);
+  if (c->flush_age_ms < 0) bad = "flush_age_ms";
+  if (c->commit_interval_ms < 0) bad = "commit_interval_ms";
+  if (c->memory_limit < 0) bad = "memory_limit";
+  if (c->snapshot_max_age_ms < 0) bad = "snapshot_max_age_ms";
+  if (c->orphan_age_ms < 0) bad = "orphan_age_ms";
+  if (c->housekeeping_interval_ms < 0) bad = "housekeeping_interval_ms";
+  if (c->target_file_bytes < 0) bad = "target_file_bytes";
+  if (c->compact_min_files < 0) bad = "compact_min_files";
+  if (c->compact_interval_ms < 0) bad = "compact_interval_ms";
+  if (bad) return ferr_set(err, FLOE_EINVAL, "%s must not be negative", bad);
+  if (!(c->compact_delete_fraction >= 0 && c->compact_delete_fraction <= 1))
+    return ferr_set(err, FLOE_EINVAL, "compact_delete_fraction %g out of 0..1",
+                    c->compact_delete_fraction);
+  return FLOE_OK;
+}
 
 static floe_status check_key_column(const floe_column *c, floe_error *err) {
   if (c->nullable)
@@ -569,10 +601,7 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
     floe_table_config_init(&t->cfg);
   t->cfg.state_dir = NULL;
   t->last_commit_ms = t->last_compact_ms = t->last_house_ms = INT64_MIN;
-  floe_status st = FLOE_OK;
-  if (t->cfg.batch_rows < 1 || t->cfg.batch_rows > (1 << 24))
-    st = ferr_set(err, FLOE_EINVAL, "batch_rows %d out of 1..2^24",
-                  t->cfg.batch_rows);
+  floe_status st = check_config(&t->cfg, err);
   t->ns = strdup(ref->ns);
   t->name = strdup(ref->name);
   if (!st && (!t->ns || !t->name)) st = ferr_nomem(err, strlen(ref->name));

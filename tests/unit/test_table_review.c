@@ -23,9 +23,12 @@
  *                     column was added or dropped no old row could be found
  *                     any more (every delete: "the table needs a resync"),
  *                     nor after a reopen (the old index files were reused)
+ *   bad arguments     NULL tables / rows to the getters and row setters
+ *                     crashed; negative or NaN config values were taken
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -539,6 +542,79 @@ static void test_keyless_drop_column(void **state) {
   keyless_alter(true);
 }
 
+/* ---- bad arguments ---- */
+
+static void test_bad_arguments(void **state) {
+  (void)state;
+  floe_error e;
+  assert_int_equal(floe_row_set_int(NULL, 0, 1, &e), FLOE_EINVAL);
+  assert_int_equal(floe_row_set_null(NULL, 0, &e), FLOE_EINVAL);
+  assert_int_equal(floe_row_set_unchanged(NULL, 0, &e), FLOE_EINVAL);
+  assert_int_equal(floe_row_set_bool(NULL, 0, 1, &e), FLOE_EINVAL);
+  assert_int_equal(floe_row_set_float(NULL, 0, 1, &e), FLOE_EINVAL);
+  assert_int_equal(floe_row_set_decimal(NULL, 0, 1, 0, &e), FLOE_EINVAL);
+  assert_int_equal(floe_row_set_bytes(NULL, 0, "x", 1, &e), FLOE_EINVAL);
+  assert_int_equal(floe_row_list_begin(NULL, 0, &e), FLOE_EINVAL);
+  assert_int_equal(floe_row_list_end(NULL, &e), FLOE_EINVAL);
+  assert_int_equal(floe_applied_lsn(NULL), 0);
+  assert_int_equal(floe_durable_lsn(NULL), 0);
+  const floe_column *cols = ECOLS;
+  const int *key = EKEY;
+  assert_int_equal(floe_table_columns(NULL, &cols), 0);
+  assert_null(cols);
+  assert_int_equal(floe_table_key(NULL, &key), 0);
+  assert_null(key);
+  floe_table_stats st;
+  memset(&st, 0xff, sizeof st);
+  floe_table_stats_get(NULL, &st);
+  assert_int_equal(st.rows, 0);
+  efx *f = efx_cfg(1, NULL);
+  floe_table_stats_get(f->t, NULL);
+  /* configs no table can run with */
+  static const struct {
+    size_t off;
+    int64_t v;
+  } bad[] = {
+      {offsetof(floe_table_config, flush_rows), 0},
+      {offsetof(floe_table_config, flush_bytes), -1},
+      {offsetof(floe_table_config, flush_age_ms), -1},
+      {offsetof(floe_table_config, commit_interval_ms), -5},
+      {offsetof(floe_table_config, memory_limit), -1},
+      {offsetof(floe_table_config, txn_spill_bytes), 0},
+      {offsetof(floe_table_config, snapshot_max_age_ms), -1},
+      {offsetof(floe_table_config, orphan_age_ms), -1},
+      {offsetof(floe_table_config, housekeeping_interval_ms), -1},
+      {offsetof(floe_table_config, target_file_bytes), -1},
+      {offsetof(floe_table_config, compact_interval_ms), -1},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    floe_table_config c = f->cfg;
+    memcpy((char *)&c + bad[i].off, &bad[i].v, sizeof bad[i].v);
+    floe_table *t = NULL;
+    assert_int_equal(floe_table_open(&f->ref, NULL, 0, NULL, 0, &c, &t, &e),
+                     FLOE_EINVAL);
+    assert_null(t);
+  }
+  floe_table_config c = f->cfg;
+  c.keep_snapshots = 0;
+  floe_table *t = NULL;
+  assert_int_equal(floe_table_open(&f->ref, NULL, 0, NULL, 0, &c, &t, &e),
+                   FLOE_EINVAL);
+  c = f->cfg;
+  c.compact_delete_fraction = NAN;
+  assert_int_equal(floe_table_open(&f->ref, NULL, 0, NULL, 0, &c, &t, &e),
+                   FLOE_EINVAL);
+  c.compact_delete_fraction = 1.5;
+  assert_int_equal(floe_table_open(&f->ref, NULL, 0, NULL, 0, &c, &t, &e),
+                   FLOE_EINVAL);
+  c = f->cfg;
+  c.compact_min_files = -1;
+  assert_int_equal(floe_table_open(&f->ref, NULL, 0, NULL, 0, &c, &t, &e),
+                   FLOE_EINVAL);
+  assert_null(t);
+  efx_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_orphan_sweep_spares_moving_spill_files),
@@ -552,6 +628,7 @@ int main(void) {
       cmocka_unit_test(test_commit_outcome_unknown),
       cmocka_unit_test(test_keyless_add_column),
       cmocka_unit_test(test_keyless_drop_column),
+      cmocka_unit_test(test_bad_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
