@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "columnar/text.h"
+#include "table/ingest.h"
 #include "table/row_int.h"
 
 floe_status floe_row_new(floe_table *t, floe_row **out, floe_error *err) {
@@ -307,4 +308,28 @@ floe_status tbl_row_check(const floe_row *r, const tbl_schema *s,
 
 void tbl_row_hash(const floe_row *r, uint64_t *out) {
   tkey_hash(r->cols, r->schema->ident, r->schema->nident, 0, 1, out);
+}
+
+/* ---- decoders writing in place (table/ingest.h) ---- */
+
+col_column *tbl_row_value_begin(floe_row *r, int col) {
+  if (!r || col < 0 || col >= r->schema->ncols || r->list_col >= 0) return NULL;
+  col_column *c = &r->cols[col];
+  r->st[col] = TBL_ROW_NULL;
+  col_clear(c);
+  if (c->child) col_clear(c->child);
+  return c;
+}
+
+void tbl_row_value_end(floe_row *r, int col, bool ok) {
+  col_column *c = &r->cols[col];
+  if (!ok || c->length != 1) {
+    col_clear(c);
+    if (c->child) col_clear(c->child);
+    (void)col_append_null(c, NULL);
+    return;
+  }
+  int64_t w = col_type_width(c->type.id);
+  if (c->type.id == COL_LIST) w = 4 + (int64_t)c->child->values.len;
+  done(r, col, w ? w : (int64_t)c->values.len + 4);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "table/ingest.h"
 #include "table/txn_int.h"
 #include "util/hash.h"
 
@@ -209,8 +210,8 @@ static floe_status index_chunks(tbl_txn *x, floe_error *err) {
   return FLOE_OK;
 }
 
-static floe_status append_row(floe_table *t, tbl_txn *x, const floe_row *row,
-                              uint32_t sub, uint64_t h, floe_error *err) {
+/* The chunk the next row goes into (a new one when the last is full). */
+static floe_status chunk_room(tbl_txn *x, tbl_chunk **out, floe_error *err) {
   tbl_chunk *c = x->nchunk ? &x->chunks[x->nchunk - 1] : NULL;
   if (!c || c->b->length >= x->batch_rows) {
     FLOE_TRY(grow((void **)&x->chunks, &x->capchunk, x->nchunk + 1,
@@ -230,6 +231,12 @@ static floe_status append_row(floe_table *t, tbl_txn *x, const floe_row *row,
     }
     x->nchunk++;
   }
+  *out = c;
+  return FLOE_OK;
+}
+
+/* Rows from ordinal x->nrows on belong to subtransaction sub. */
+static floe_status run_mark(tbl_txn *x, uint32_t sub, floe_error *err) {
   if (!x->nrun || x->runs[x->nrun - 1].sub != sub) {
     FLOE_TRY(
         grow((void **)&x->runs, &x->caprun, x->nrun + 1, sizeof *x->runs, err));
@@ -238,6 +245,14 @@ static floe_status append_row(floe_table *t, tbl_txn *x, const floe_row *row,
     x->runs[x->nrun].dead = x->naborted && aborted_has(x, sub);
     x->nrun++;
   }
+  return FLOE_OK;
+}
+
+static floe_status append_row(floe_table *t, tbl_txn *x, const floe_row *row,
+                              uint32_t sub, uint64_t h, floe_error *err) {
+  tbl_chunk *c = NULL;
+  FLOE_TRY(chunk_room(x, &c, err));
+  FLOE_TRY(run_mark(x, sub, err));
   int64_t len = c->b->length;
   floe_status st = FLOE_OK;
   int i = 0;
@@ -829,5 +844,72 @@ floe_status floe_abort(floe_table *t, uint32_t xid, uint32_t subxid,
   x->ntmark = k;
   for (int i = 0; i < x->nop; i++)
     if (x->ops[i].sub == subxid) x->ops[i].dead = true;
+  return FLOE_OK;
+}
+
+/* ---- batch insert (table/ingest.h) ---- */
+
+floe_status tbl_insert_batch(floe_table *t, uint32_t xid, uint32_t subxid,
+                             const col_batch *b, floe_error *err) {
+  if (!t || !b) return ferr_set(err, FLOE_EINVAL, "tbl_insert_batch: NULL");
+  const tbl_schema *s = t->schema;
+  if (b->schema->nfields != s->ncols)
+    return ferr_set(err, FLOE_EINVAL,
+                    "insert batch: %d fields for a table of %d columns",
+                    b->schema->nfields, s->ncols);
+  for (int i = 0; i < s->ncols; i++) {
+    const col_column *c = &b->cols[i];
+    if (c->length != b->length)
+      return ferr_set(err, FLOE_EINVAL, "insert batch: column %s is short",
+                      s->fcols[i].name);
+    if (c->null_count && !s->fcols[i].nullable)
+      return ferr_set(err, FLOE_EINVAL, "column %s is NOT NULL",
+                      s->fcols[i].name);
+  }
+  tbl_txn *x = NULL;
+  FLOE_TRY(txn_get(t, xid, &x, err));
+  if (!b->length) return FLOE_OK;
+  const tbl_schema *xs = x->schema;
+  for (int64_t from = 0; from < b->length;) {
+    tbl_chunk *c = NULL;
+    FLOE_TRY(chunk_room(x, &c, err));
+    FLOE_TRY(run_mark(x, subxid, err));
+    int64_t len = c->b->length;
+    int64_t n = x->batch_rows - len;
+    if (n > b->length - from) n = b->length - from;
+    int64_t before = tbl_cols_bytes(c->b);
+    floe_status st = FLOE_OK;
+    int i = 0;
+    for (; i < xs->ncols && !st; i++) {
+      /* same type: a range copy; a narrower one: widened */
+      st = tbl_col_convert(&c->b->cols[i], &b->cols[i], from, n, err);
+    }
+    if (st) {
+      for (int k = 0; k < i; k++) col_truncate(&c->b->cols[k], len);
+      return ferr_prefix(err, st, "insert batch");
+    }
+    /* whole-run hashing: one columnar pass per identity column */
+    tkey_hash(c->b->cols, xs->ident, xs->nident, len, n, c->hash + len);
+    c->b->length = len + n;
+    if (x->idx) {
+      for (int64_t r = 0; r < n && !st; r++)
+        st = tidx_mem_insert(x->idx, c->hash[len + r], (uint64_t)(x->nrows + r),
+                             err);
+      if (st) {
+        /* the rows stay; the index is rebuilt lazily from idx_upto */
+        tidx_mem_free(x->idx);
+        x->idx = NULL;
+      } else {
+        x->idx_upto = x->nrows + n;
+      }
+    }
+    int64_t bytes = tbl_cols_bytes(c->b) - before + 16 * n;
+    c->bytes += bytes;
+    x->bytes += bytes;
+    atomic_fetch_add(&t->txn_bytes, bytes);
+    x->nrows += n;
+    from += n;
+    FLOE_TRY(maybe_spill(t, x, err));
+  }
   return FLOE_OK;
 }

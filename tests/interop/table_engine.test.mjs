@@ -104,15 +104,17 @@ async function checkTable(name) {
   return { files: data.length, ndv, rows: want.length, distinct: new Set(want).size };
 }
 
-test('table engine: db.wide as of durable_lsn, DuckDB + Puffin DVs = the model', async () => {
+test('table engine: db.wide as of durable_lsn, DuckDB + Puffin DVs = the model', async (t) => {
   const { files, ndv, rows } = await checkTable('wide');
+  t.diagnostic(`${rows} rows in ${files} data files, ${ndv} with a DV`);
   assert.ok(rows > 0, 'rows survived');
   assert.ok(files >= 2, 'several data files');
   assert.ok(ndv >= 1, 'deletion vectors');
 });
 
-test('table engine: db.nokey (duplicates) as of durable_lsn, DuckDB + Puffin DVs = the model', async () => {
-  const { rows, distinct } = await checkTable('nokey');
+test('table engine: db.nokey (duplicates) as of durable_lsn, DuckDB + Puffin DVs = the model', async (t) => {
+  const { files, ndv, rows, distinct } = await checkTable('nokey');
+  t.diagnostic(`${rows} rows (${distinct} distinct) in ${files} data files, ${ndv} with a DV`);
   assert.ok(rows > 0, 'rows survived');
   assert.ok(distinct < rows, 'duplicate rows among them');
 });

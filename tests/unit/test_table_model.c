@@ -902,7 +902,9 @@ typedef struct world {
   int *counts;           /* per step kind, summed over runs */
   int durable_regressed; /* reopen after a crash reported less durable */
   int reopen_regressed;  /* ... after a clean close */
-  struct conc *cc;       /* the concurrent mode's threads, or NULL */
+  /* engine work seen (floe_table_stats, summed over the table's opens) */
+  int64_t st_commits, st_flushes, st_compactions, max_files, max_dvs;
+  struct conc *cc; /* the concurrent mode's threads, or NULL */
 } world;
 
 static void hist(world *w, const char *fmt, ...)
@@ -1844,6 +1846,8 @@ static void check(world *w) {
   floe_table_stats st;
   floe_table_stats_get(t, &st);
   uint64_t du2 = floe_durable_lsn(t);
+  if (st.data_files > w->max_files) w->max_files = st.data_files;
+  if (st.deletion_vectors > w->max_dvs) w->max_dvs = st.deletion_vectors;
   if (st.rows != w->committed.n || st.applied_lsn != floe_applied_lsn(t) ||
       st.durable_lsn < du1 || st.durable_lsn > du2)
     wfail(w,
@@ -1918,6 +1922,15 @@ static void open_table(world *w, bool with_cols) {
     wfail(w, "key columns differ after open");
   E(w, floe_row_new(w->t, &w->ra, &e_));
   E(w, floe_row_new(w->t, &w->rb, &e_));
+}
+
+/* Adds the engine's counters of this open to the run's totals. */
+static void take_stats(world *w) {
+  floe_table_stats st;
+  floe_table_stats_get(w->t, &st);
+  w->st_commits += st.commits;
+  w->st_flushes += st.flushes;
+  w->st_compactions += st.compactions;
 }
 
 static void close_rows(world *w) {
@@ -2188,6 +2201,7 @@ static void do_reopen(world *w) {
   unpin_all(w);
   uint64_t ap = floe_applied_lsn(w->t);
   hist(w, "close + reopen");
+  take_stats(w);
   close_rows(w);
   floe_error e;
   floe_status st = floe_table_close(w->t, &e);
@@ -2226,6 +2240,7 @@ static void do_crash(world *w) {
   strvec before = {0};
   model_texts(&w->committed, NULL, 0, w->sp, &before);
   hist(w, "crash (durable %" PRIu64 ", %d commits after it)", du, w->nlog);
+  take_stats(w);
   close_rows(w);
   floe_table_free(w->t);
   w->t = NULL;
@@ -2611,6 +2626,7 @@ static void run(world *w) {
   conc_stop(w);
   conc_check(w);
   unpin_all(w);
+  take_stats(w);
   close_rows(w);
   E(w, floe_table_close(w->t, &e_));
   w->t = NULL;
@@ -2634,12 +2650,18 @@ static void run_schema(const tspec *sp, const uint64_t *seeds, int nseeds,
     nseeds = 1;
   }
   int durable_regressed = 0, reopen_regressed = 0;
+  int64_t commits = 0, flushes = 0, compactions = 0, files = 0, dvs = 0;
   for (int i = 0; i < nseeds; i++) {
     world w;
     world_init(&w, sp, seeds[i], steps, counts, NULL);
     run(&w);
     durable_regressed += w.durable_regressed;
     reopen_regressed += w.reopen_regressed;
+    commits += w.st_commits;
+    flushes += w.st_flushes;
+    compactions += w.st_compactions;
+    if (w.max_files > files) files = w.max_files;
+    if (w.max_dvs > dvs) dvs = w.max_dvs;
     world_free(&w);
     rm_rf(w.dir);
   }
@@ -2647,8 +2669,13 @@ static void run_schema(const tspec *sp, const uint64_t *seeds, int nseeds,
     fprintf(stderr, "%s:", sp->name);
     for (int k = 0; k < K_COUNT; k++)
       fprintf(stderr, " %s=%d", kind_names[k], counts[k]);
-    fprintf(stderr, " durable-below-applied: after-crash=%d after-close=%d\n",
-            durable_regressed, reopen_regressed);
+    fprintf(stderr,
+            " durable-below-applied: after-crash=%d after-close=%d\n"
+            "  engine: %" PRId64 " Iceberg commits, %" PRId64
+            " flushes, %" PRId64 " compactions; at most %" PRId64
+            " data files, %" PRId64 " with deletes\n",
+            durable_regressed, reopen_regressed, commits, flushes, compactions,
+            files, dvs);
   }
   /* the default seeds between them must reach every kind of step */
   if (steps >= 3)
@@ -2686,8 +2713,12 @@ static void run_concurrent(const tspec *sp, uint64_t seed, int steps) {
   w.cc = &cc;
   run(&w);
   if (getenv("FLOE_MODEL_VERBOSE"))
-    fprintf(stderr, "%s concurrent: %" PRId64 " ticks, %" PRId64 " reads\n",
-            sp->name, atomic_load(&cc.ticks), atomic_load(&cc.reads));
+    fprintf(stderr,
+            "%s concurrent: %" PRId64 " ticks, %" PRId64
+            " reads; engine: %" PRId64 " Iceberg commits, %" PRId64
+            " flushes, %" PRId64 " compactions\n",
+            sp->name, atomic_load(&cc.ticks), atomic_load(&cc.reads),
+            w.st_commits, w.st_flushes, w.st_compactions);
   if (!atomic_load(&cc.ticks) || !atomic_load(&cc.reads))
     fail_msg("%s concurrent: the threads did nothing", sp->name);
   world_free(&w);
