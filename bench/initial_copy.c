@@ -8,8 +8,7 @@
  *   initial_copy SCHEMA TABLE [CONNECTIONS...]     (server from PG* variables)
  *
  * Prints key=value lines: the baseline, then per connection count (default:
- * 1 2) one line for format auto (binary COPY when every column has a binary
- * decoder, as for pgbench_accounts) and one for text, each the best of
+ * 1 2) one line for binary COPY and one for text, each the best of
  * BENCH_REPEAT (default 3) runs. mb_s is the baseline's text bytes over the
  * time, so the figures compare.
  */
@@ -133,7 +132,7 @@ int main(int argc, char **argv) {
   for (int k = 0; k < ncounts; k++) {
     int conns = argc > 3 ? atoi(argv[3 + k]) : def[k];
     for (int f = 0; f < 2; f++) {
-      pgx_copy_format fmt = f == 0 ? PGX_COPY_AUTO : PGX_COPY_TEXT;
+      pgx_copy_format fmt = f == 0 ? PGX_COPY_BINARY : PGX_COPY_TEXT;
       best = 1e30;
       int64_t frows = 0, fbytes = 0;
       for (int i = 0; i < repeat; i++) {
@@ -149,7 +148,7 @@ int main(int argc, char **argv) {
       }
       printf("floe format=%s connections=%d rows=%" PRId64 " s=%.3f "
              "rows_s=%.0f mb_s=%.1f ratio=%.2f\n",
-             fmt == PGX_COPY_AUTO ? "auto" : "text", conns, frows, best,
+             fmt == PGX_COPY_BINARY ? "binary" : "text", conns, frows, best,
              (double)frows / best, (double)bytes / best / 1048576.0,
              base / best);
       fflush(stdout);

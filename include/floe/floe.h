@@ -201,7 +201,9 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
  * = applied LSN afterwards), then frees t. Open transactions are dropped
  * (the source resends them). t is freed even when the commit fails. */
 floe_status floe_table_close(floe_table *t, floe_error *err);
-/* Frees t without flushing: like a crash, nothing past durable_lsn is kept. */
+/* Frees t without flushing: like a crash, nothing past durable_lsn is kept.
+ * Read states and streams still open keep what they pinned (and the
+ * memory of t) until they are released. */
 void floe_table_free(floe_table *t);
 
 /* The table's current columns (borrowed until the next floe_table_alter or
@@ -341,11 +343,15 @@ floe_status floe_table_compact(floe_table *t, int force, floe_error *err);
 /*
  * Schema change: cols is the new full column list. A column matches an
  * existing one by name (rename first with floe_table_rename_column). New
- * names are added (with their initial_default), missing ones dropped (not
- * key columns), a changed type must be a widening (int16->int32->int64,
- * float32->float64, decimal precision up, same scale), nullability may
- * relax. Anything else: FLOE_EUNSUPPORTED
- * and the table is unchanged. Flushes first; open transactions keep working.
+ * names are added (with their initial_default) after the existing columns,
+ * missing ones dropped (not key columns), a changed type must be a widening
+ * (int16->int32->int64, float32->float64, decimal precision up, same
+ * scale), nullability may relax. Anything else: FLOE_EUNSUPPORTED
+ * and the table is unchanged. Flushes and commits first; open transactions
+ * keep working (their rows are converted), so call it on the ingest thread.
+ * Rows (floe_row) made before the change are refused afterwards: make new
+ * ones. Iceberg has a single 32-bit int: int16 columns are int32 columns
+ * (floe_table_columns says FLOE_INT32), and int16 <-> int32 is no change.
  */
 floe_status floe_table_alter(floe_table *t, const floe_column *cols, int ncols,
                              floe_error *err);

@@ -1,5 +1,5 @@
 /*
- * CSV in both directions, RFC 4180: fields separated by ',', records ended by
+ * CSV reading, RFC 4180: fields separated by ',', records ended by
  * LF or CRLF, a field in double quotes may hold ',', CR, LF and '""' (one '"').
  *
  * floe's reading adds one distinction RFC 4180 leaves open: an empty unquoted
@@ -64,14 +64,8 @@ void cli_csv_free(cli_csv *r);
 floe_status cli_read_file(void *ctx, void *buf, size_t cap, size_t *got,
                           floe_error *err);
 
-/* Appends the text s (n bytes) as one CSV field: quoted when it is empty,
- * contains ',', '"', CR or LF, or starts or ends with a space; bare
- * otherwise. NULL is written by appending nothing. */
-floe_status cli_csv_put_field(fbuf *out, const char *s, size_t n,
-                              floe_error *err);
-
-/* Appends s (n bytes) as a JSON string literal. */
-floe_status cli_json_put_string(fbuf *out, const char *s, size_t n,
-                                floe_error *err);
+/* The writing side is the library's (columnar/render.h: col_csv_put_field,
+ * the csv output format), so `floe parquet cat` and the daemon's scans
+ * quote alike. */
 
 #endif

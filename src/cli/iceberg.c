@@ -63,8 +63,8 @@ static const char scan_help[] =
     "Options:\n"
     "  --columns A,B     print only these columns, in this order (default:\n"
     "                    all columns of the schema)\n"
-    "  --format FMT      csv (default) or jsonl, the text forms of 'floe\n"
-    "                    parquet cat' (see 'floe parquet cat --help')\n"
+    "  --format FMT      csv (default), jsonl, parquet or arrow, as 'floe\n"
+    "                    parquet cat' writes them (see its --help)\n"
     "  --snapshot ID     read snapshot ID (time travel; its own schema)\n"
     "                    instead of the current one\n"
     "  --warehouse DIR   warehouse directory (SQL catalogs)\n"
@@ -274,8 +274,7 @@ static int cmd_inspect(int argc, char **argv) {
   fbuf out = FBUF_INIT;
   st = describe(&t, snap, &out, &err);
   if (!st) st = cli_out_flush(&out, &err);
-  if (!st && fflush(stdout) != 0)
-    st = ferr_set(&err, FLOE_EIO, "writing to standard output");
+  if (!st) st = cli_out_end(&err);
   fbuf_free(&out);
   table_close(&t);
   return st == FLOE_OK ? CLI_EXIT_OK : fail(&err);
@@ -284,13 +283,11 @@ static int cmd_inspect(int argc, char **argv) {
 /* ---- scan ---- */
 
 static floe_status scan_print(table *t, int64_t snap, const char **names,
-                              int nnames, bool json, floe_error *err) {
+                              int nnames, col_format fmt, floe_error *err) {
   ice_plan *p = NULL;
   ice_scan *s = NULL;
   int32_t *ids = NULL;
-  int *idx = NULL;
-  cli_rows rows;
-  memset(&rows, 0, sizeof rows);
+  col_render *out = NULL;
   floe_status st = ice_table_plan(t->tbl, snap, &p, err);
   if (!st && names) {
     const ice_schema *is = ice_metadata_schema(t->md, p->schema_id);
@@ -307,22 +304,19 @@ static floe_status scan_print(table *t, int64_t snap, const char **names,
   }
   if (!st) st = ice_scan_open(t->tbl, p, ids, nnames, &s, err);
   if (!st) {
-    const col_schema *cs = ice_scan_schema(s);
-    int n = cs->nfields;
-    idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
-    if (!idx) st = ferr_nomem(err, (size_t)n * sizeof *idx);
-    for (int k = 0; k < n && !st; k++) idx[k] = k;
-    if (!st) st = cli_rows_begin(&rows, cs, idx, n, json, err);
+    col_render_opts ro = {.format = fmt};
+    st = col_render_open(ice_scan_schema(s), &ro, cli_stdout_write, NULL, &out,
+                         err);
   }
   while (!st) {
     col_batch *b = NULL;
     if ((st = ice_scan_next(s, &b, err)) || !b) break;
-    st = cli_rows_batch(&rows, b, err);
+    st = col_render_batch(out, b, err);
     col_batch_free(b);
   }
-  if (!st) st = cli_rows_end(&rows, err);
-  cli_rows_free(&rows);
-  free(idx);
+  if (!st) st = col_render_finish(out, err);
+  if (!st) st = cli_out_end(err);
+  col_render_free(out);
   free(ids);
   ice_scan_free(s);
   ice_plan_free(p);
@@ -351,8 +345,8 @@ static int cmd_scan(int argc, char **argv) {
   if (snapshot && !parse_id(snapshot, &snap))
     return cli_usage_error(cmd, "--snapshot: '%s' is not a snapshot id",
                            snapshot);
-  bool json;
-  int frc = cli_parse_format(cmd, format, &json);
+  col_format fmt;
+  int frc = cli_parse_format(cmd, format, true, &fmt);
   if (frc >= 0) return frc;
   char *list = NULL;
   const char **names = NULL;
@@ -366,7 +360,7 @@ static int cmd_scan(int argc, char **argv) {
   table t;
   floe_status st = table_open(pos[0], warehouse, pos[1], &t, &err);
   if (!st) {
-    st = scan_print(&t, snap, names, nnames, json, &err);
+    st = scan_print(&t, snap, names, nnames, fmt, &err);
     table_close(&t);
   }
   free(list);

@@ -94,7 +94,7 @@ static const char cat_help[] =
     "\n"
     "Options:\n"
     "  --columns A,B   print only these columns, in this order (default: all)\n"
-    "  --format FMT    csv (default) or jsonl\n"
+    "  --format FMT    csv (default), jsonl, parquet or arrow\n"
     "  -h, --help      show this help and exit\n"
     "\n"
     "csv: a header row with the column names, then one record per row, LF\n"
@@ -105,6 +105,9 @@ static const char cat_help[] =
     "jsonl: one JSON object per row, keys the column names, null for NULL;\n"
     "booleans, integers and floats bare; decimals (exact), NaN, Infinity and\n"
     "the other types as strings; lists as arrays.\n"
+    "parquet: one Parquet file of the rows (zstd); arrow: an Arrow IPC\n"
+    "stream (schema, record batches, end-of-stream marker). Both are binary:\n"
+    "redirect them to a file.\n"
     "Value texts are described in 'floe parquet write --help'.\n"
     "\n"
     "Exit status: 0 success; 1 failure (unreadable or corrupt file, unknown\n"
@@ -418,20 +421,22 @@ static int cmd_write(int argc, char **argv) {
 
 /* ---- cat ---- */
 
-static floe_status print_rows(pq_reader *r, const int *idx, int n, bool json,
-                              floe_error *err) {
+static floe_status print_rows(pq_reader *r, const char *const *names, int n,
+                              col_format fmt, floe_error *err) {
   col_schema *s = pq_reader_schema(r);
-  cli_rows rows;
+  col_render_opts ro = {.format = fmt, .columns = names, .ncolumns = n};
+  col_render *out = NULL;
   col_batch *b = NULL;
-  floe_status st = cli_rows_begin(&rows, s, idx, n, json, err);
+  floe_status st = col_render_open(s, &ro, cli_stdout_write, NULL, &out, err);
   if (!st) st = col_batch_new(s, &b, err);
   while (!st) {
     if ((st = pq_reader_next_into(r, b, err)) || b->length == 0) break;
-    st = cli_rows_batch(&rows, b, err);
+    st = col_render_batch(out, b, err);
   }
   col_batch_free(b);
-  if (!st) st = cli_rows_end(&rows, err);
-  cli_rows_free(&rows);
+  if (!st) st = col_render_finish(out, err);
+  if (!st) st = cli_out_end(err);
+  col_render_free(out);
   return st;
 }
 
@@ -450,8 +455,8 @@ static int cmd_cat(int argc, char **argv) {
   case CLI_PARSE_OK: break;
   }
   if (npos != 1) return cli_usage_error(cmd, "expected a FILE");
-  bool json;
-  int frc = cli_parse_format(cmd, format, &json);
+  col_format fmt;
+  int frc = cli_parse_format(cmd, format, true, &fmt);
   if (frc >= 0) return frc;
 
   char *list = NULL;
@@ -469,23 +474,13 @@ static int cmd_cat(int argc, char **argv) {
   ro.columns = names;
   ro.ncolumns = nnames;
   pq_reader *r = NULL;
-  int *idx = NULL;
   floe_status st = pq_reader_open_file(pos[0], &ro, &r, &err);
-  if (!st) {
-    /* Print in the order asked for, whatever order the projection has. */
-    const col_schema *s = pq_reader_schema(r);
-    int n = names ? nnames : s->nfields;
-    idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
-    if (!idx) st = ferr_nomem(&err, (size_t)n * sizeof *idx);
-    for (int k = 0; k < n && !st; k++) {
-      idx[k] = names ? col_schema_find(s, names[k]) : k;
-      if (idx[k] < 0)
-        st = ferr_set(&err, FLOE_ENOTFOUND, "%s has no column '%s'", pos[0],
-                      names[k]);
-    }
-    if (!st) st = print_rows(r, idx, n, json, &err);
-  }
-  free(idx);
+  /* Printed in the order asked for, whatever order the projection has. */
+  for (int k = 0; k < nnames && !st; k++)
+    if (col_schema_find(pq_reader_schema(r), names[k]) < 0)
+      st = ferr_set(&err, FLOE_ENOTFOUND, "%s has no column '%s'", pos[0],
+                    names[k]);
+  if (!st) st = print_rows(r, names, nnames, fmt, &err);
   pq_reader_free(r);
   free(list);
   free(names);
@@ -511,9 +506,7 @@ static int cmd_meta(int argc, char **argv) {
   floe_status st = pq_reader_open_file(pos[0], NULL, &r, &err);
   if (!st) st = pq_reader_describe(r, &out, &err);
   if (!st) st = cli_out_flush(&out, &err);
-  if (!st && fflush(stdout) != 0)
-    st = ferr_set(&err, FLOE_EIO, "writing to standard output: %s",
-                  strerror(errno));
+  if (!st) st = cli_out_end(&err);
   fbuf_free(&out);
   pq_reader_free(r);
   return st == FLOE_OK ? CLI_EXIT_OK : fail(&err);

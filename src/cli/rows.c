@@ -1,90 +1,34 @@
-/* Rows as CSV / JSON lines, for every command that prints table data. */
+/* Standard output and the options of every command that prints table data. */
 #include "cli/rows.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
-#include "cli/csv.h"
-#include "columnar/text.h"
 
-/* stdout is written in chunks of about this size. */
-#define CLI_OUT_CHUNK ((size_t)256 << 10)
-
-floe_status cli_out_flush(fbuf *out, floe_error *err) {
-  if (out->len && fwrite(out->data, 1, out->len, stdout) != out->len)
+floe_status cli_stdout_write(void *ctx, const void *p, size_t n,
+                             floe_error *err) {
+  (void)ctx;
+  if (n && fwrite(p, 1, n, stdout) != n)
     return ferr_set(err, FLOE_EIO, "writing to standard output: %s",
                     strerror(errno));
+  return FLOE_OK;
+}
+
+floe_status cli_out_flush(fbuf *out, floe_error *err) {
+  FLOE_TRY(cli_stdout_write(NULL, out->data, out->len, err));
   fbuf_reset(out);
   return FLOE_OK;
 }
 
-floe_status cli_rows_begin(cli_rows *r, const col_schema *s, const int *idx,
-                           int n, bool json, floe_error *err) {
-  memset(r, 0, sizeof *r);
-  r->schema = s;
-  r->idx = idx;
-  r->n = n;
-  r->json = json;
-  if (json) return FLOE_OK;
-  floe_status st = FLOE_OK;
-  for (int k = 0; k < n && !st; k++) {
-    const char *name = s->fields[idx[k]].name;
-    if (k) st = fbuf_put_u8(&r->out, ',', err);
-    if (!st) st = cli_csv_put_field(&r->out, name, strlen(name), err);
-  }
-  if (!st) st = fbuf_put_u8(&r->out, '\n', err);
-  return st;
-}
-
-floe_status cli_rows_batch(cli_rows *r, const col_batch *b, floe_error *err) {
-  const col_schema *s = r->schema;
-  fbuf *out = &r->out;
-  floe_status st = FLOE_OK;
-  for (int64_t i = 0; i < b->length && !st; i++) {
-    if (r->json) st = fbuf_put_u8(out, '{', err);
-    for (int k = 0; k < r->n && !st; k++) {
-      const col_column *c = &b->cols[r->idx[k]];
-      if (r->json) {
-        const char *name = s->fields[r->idx[k]].name;
-        if (k) st = fbuf_put_u8(out, ',', err);
-        if (!st) st = cli_json_put_string(out, name, strlen(name), err);
-        if (!st) st = fbuf_put_u8(out, ':', err);
-        if (st) break;
-        if (!col_is_valid(c, i))
-          st = fbuf_append(out, "null", 4, err);
-        else
-          st = col_text_format(c, i, true, out, err);
-      } else {
-        if (k) st = fbuf_put_u8(out, ',', err);
-        if (st || !col_is_valid(c, i)) continue;
-        fbuf_reset(&r->val);
-        st = col_text_format(c, i, false, &r->val, err);
-        if (!st)
-          st = cli_csv_put_field(out, (const char *)r->val.data, r->val.len,
-                                 err);
-      }
-    }
-    if (r->json && !st) st = fbuf_put_u8(out, '}', err);
-    if (!st) st = fbuf_put_u8(out, '\n', err);
-    if (!st && out->len >= CLI_OUT_CHUNK) st = cli_out_flush(out, err);
-  }
-  return st;
-}
-
-floe_status cli_rows_end(cli_rows *r, floe_error *err) {
-  FLOE_TRY(cli_out_flush(&r->out, err));
+floe_status cli_out_end(floe_error *err) {
   if (fflush(stdout) != 0)
     return ferr_set(err, FLOE_EIO, "writing to standard output: %s",
                     strerror(errno));
   return FLOE_OK;
-}
-
-void cli_rows_free(cli_rows *r) {
-  fbuf_free(&r->out);
-  fbuf_free(&r->val);
 }
 
 int cli_split_columns(const char *cmd, const char *columns, char **list,
@@ -127,12 +71,26 @@ int cli_split_columns(const char *cmd, const char *columns, char **list,
   return -1;
 }
 
-int cli_parse_format(const char *cmd, const char *format, bool *json) {
-  *json = false;
-  if (!format || strcmp(format, "csv") == 0) return -1;
-  if (strcmp(format, "jsonl") == 0) {
-    *json = true;
+int cli_parse_format(const char *cmd, const char *format, bool binary,
+                     col_format *fmt) {
+  int f = format ? col_format_parse(format) : COL_FMT_CSV;
+  if (f == COL_FMT_CSV || f == COL_FMT_JSONL) {
+    *fmt = (col_format)f;
     return -1;
   }
-  return cli_usage_error(cmd, "--format: '%s' is not csv or jsonl", format);
+  if (binary && (f == COL_FMT_ARROW || f == COL_FMT_PARQUET)) {
+    /* bytes that would garble a terminal are refused up front */
+    if (isatty(STDOUT_FILENO))
+      return cli_usage_error(cmd,
+                             "--format %s is binary: redirect standard "
+                             "output to a file or a pipe",
+                             format);
+    *fmt = (col_format)f;
+    return -1;
+  }
+  return binary ? cli_usage_error(
+                      cmd, "--format: '%s' is not csv, jsonl, parquet or arrow",
+                      format)
+                : cli_usage_error(cmd, "--format: '%s' is not csv or jsonl",
+                                  format);
 }

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "columnar/text.h"
 #include "pg/copytext.h"
 #include "pg/pgtypes.h"
 #include "pg/slot.h"
@@ -273,15 +272,33 @@ static floe_status plan(const pgx_copy *c, const pgx_rel *rel, task **out,
 
 /* The COPY statement for task t. */
 static floe_status task_sql(pgx_conn *conn, const pgx_rel *rel, const task *t,
-                            bool whole, bool binary, fbuf *b, floe_error *err) {
+                            bool whole, bool binary, const bool *as_text,
+                            fbuf *b, floe_error *err) {
   const pgx_part *p = &rel->parts[t->part];
   fbuf_reset(b);
   fbuf cols = FBUF_INIT;
   floe_status st = FLOE_OK;
+  bool exprs = false;
   for (int i = 0; st == FLOE_OK && i < rel->ncols; i++) {
     if (i) st = fbuf_append(&cols, ", ", 2, err);
-    if (st == FLOE_OK) st = pgx_sql_ident(conn, &cols, rel->cols[i].name, err);
+    if (st != FLOE_OK) break;
+    if (binary && as_text[i]) {
+      /* the output function's text, NULL kept NULL */
+      exprs = true;
+      st = fbuf_printf(&cols, err, "CASE WHEN ");
+      if (st == FLOE_OK)
+        st = pgx_sql_ident(conn, &cols, rel->cols[i].name, err);
+      if (st == FLOE_OK)
+        st = fbuf_printf(&cols, err, " IS NULL THEN NULL ELSE format('%%s', ");
+      if (st == FLOE_OK)
+        st = pgx_sql_ident(conn, &cols, rel->cols[i].name, err);
+      if (st == FLOE_OK) st = fbuf_printf(&cols, err, ") END");
+    } else {
+      st = pgx_sql_ident(conn, &cols, rel->cols[i].name, err);
+    }
   }
+  /* the plain COPY form takes column names only */
+  if (exprs) whole = false;
   if (st == FLOE_OK && whole) {
     /* the plain form reads the heap directly: the fastest COPY there is */
     st = fbuf_printf(b, err, "COPY ");
@@ -294,7 +311,7 @@ static floe_status task_sql(pgx_conn *conn, const pgx_rel *rel, const task *t,
     st = fbuf_printf(b, err, "COPY (SELECT %.*s FROM ", (int)cols.len,
                      (const char *)cols.data);
     if (st == FLOE_OK) st = pgx_sql_qname(conn, b, p->schema, p->name, err);
-    if (st == FLOE_OK)
+    if (st == FLOE_OK && (t->from > 0 || t->to >= 0))
       st =
           fbuf_printf(b, err, " WHERE ctid >= '(%" PRId64 ",0)'::tid", t->from);
     if (st == FLOE_OK && t->to >= 0)
@@ -321,8 +338,9 @@ typedef struct run {
   col_batch *batch;
   size_t batch_text;
   fbuf scratch;
-  bool binary;    /* COPY (FORMAT binary), decoded by bin_row */
-  uint8_t *bkind; /* binary: the decoder of each column */
+  bool binary;    /* COPY (FORMAT binary), read by bin_rows */
+  pgt_map *bmaps; /* binary: maps, text-only columns read as text bytes */
+  bool *as_text;  /* binary: columns selected as their output text */
   task *tasks;
   int ntask, next_task, done_tasks;
   int64_t rows, bytes;
@@ -460,208 +478,41 @@ static floe_status row(run *r, char *line, size_t n, floe_error *err) {
 }
 
 /* ---- binary COPY ----
- * For tables whose every column has a binary decoder here, COPY (FORMAT
- * binary) is read instead of text: no escapes to scan, integers and floats
- * as fixed-width big-endian, dates and timestamps as integers. The values
- * and errors are the same as the text path's (pgtypes): the same infinity
- * rule, UTF-8 validation of text, FLOE_ERANGE for timestamps that do not
- * fit int64 microseconds since 1970. Types whose binary form needs more
- * (numeric, arrays, and types kept as text with another binary form such
- * as jsonb or interval) keep the table on the text path. */
+ * COPY (FORMAT binary) read with copytext's binary framing and pgtypes'
+ * send-format readers: no escapes to scan, numbers as fixed-width
+ * big-endian, the same values and errors as the text path. Columns whose
+ * type has no binary reader (interval, inet, ... kept as text) are
+ * selected as their output function's text, `CASE WHEN c IS NULL THEN NULL
+ * ELSE format('%s', c) END`, and read as text bytes. */
 
-enum {
-  B_NONE = 0,
-  B_BOOL,
-  B_I16,
-  B_I32,
-  B_I64,
-  B_OID, /* uint32 on the wire, int64 column */
-  B_F32,
-  B_F64,
-  B_TEXT, /* bytes that must be UTF-8 */
-  B_BYTES,
-  B_DATE,
-  B_TIME,
-  B_TS, /* timestamp and timestamptz */
-  B_UUID,
-};
-
-/* Days and microseconds between 1970-01-01 and 2000-01-01, Postgres'
- * epoch. */
-#define PG_EPOCH_DAYS 10957
-#define PG_EPOCH_US INT64_C(946684800000000)
-
-static uint8_t bin_kind(const pgx_col *col, const pgt_map *m) {
-  switch (m->dec) {
-  case PGT_DEC_BOOL: return B_BOOL;
-  case PGT_DEC_INT2: return B_I16;
-  case PGT_DEC_INT4: return B_I32;
-  case PGT_DEC_INT8: return col->base_oid == PGT_OID_OID ? B_OID : B_I64;
-  case PGT_DEC_FLOAT4: return B_F32;
-  case PGT_DEC_FLOAT8: return B_F64;
-  case PGT_DEC_BYTEA: return B_BYTES;
-  case PGT_DEC_DATE: return B_DATE;
-  case PGT_DEC_TIME: return B_TIME;
-  case PGT_DEC_TIMESTAMP:
-  case PGT_DEC_TIMESTAMPTZ: return B_TS;
-  case PGT_DEC_UUID: return B_UUID;
-  case PGT_DEC_TEXT:
-    /* only types whose binary form is their text (textsend and friends) */
-    if (col->base_typtype == 'e') return B_TEXT;
-    switch (col->base_oid) {
-    case PGT_OID_TEXT:
-    case PGT_OID_VARCHAR:
-    case PGT_OID_BPCHAR:
-    case PGT_OID_NAME:
-    case PGT_OID_JSON:
-    case PGT_OID_XML: return B_TEXT;
-    default:
-      return col->base_typtype == 'b' && col->base_name &&
-                     strcmp(col->base_name, "citext") == 0
-                 ? B_TEXT
-                 : B_NONE;
-    }
-  default: return B_NONE;
-  }
-}
-
-static const char *bin_name(uint8_t k) {
-  static const char *names[] = {"?",    "bool",   "int2",      "int4", "int8",
-                                "oid",  "float4", "float8",    "text", "bytea",
-                                "date", "time",   "timestamp", "uuid"};
-  return k < sizeof names / sizeof *names ? names[k] : "?";
-}
-
-static uint64_t be64(const uint8_t *p) {
-  return (uint64_t)fbe32(p) << 32 | fbe32(p + 4);
-}
-
-/* Appends one non-NULL binary value p[0..n) of kind k to c. */
-static floe_status bin_value(col_column *c, uint8_t k, const uint8_t *p,
-                             size_t n, floe_error *err) {
-  static const uint8_t width[] = {0, 1, 2, 4, 8, 4, 4, 8, 0, 0, 4, 8, 8, 16};
-  if (width[k] && n != width[k])
-    return ferr_corrupt(err, "binary %s value of %zu bytes", bin_name(k), n);
-  switch (k) {
-  case B_BOOL:
-    if (p[0] > 1) return ferr_corrupt(err, "binary bool value %u", p[0]);
-    return col_append_bool(c, p[0] == 1, err);
-  case B_I16:
-    return col_append_i16(c, (int16_t)((unsigned)p[0] << 8 | p[1]), err);
-  case B_I32: return col_append_i32(c, (int32_t)fbe32(p), err);
-  case B_I64: return col_append_i64(c, (int64_t)be64(p), err);
-  case B_OID: return col_append_i64(c, (int64_t)fbe32(p), err);
-  case B_F32: {
-    uint32_t bits = fbe32(p);
-    float f;
-    memcpy(&f, &bits, 4);
-    return col_append_f32(c, f, err);
-  }
-  case B_F64: {
-    uint64_t bits = be64(p);
-    double d;
-    memcpy(&d, &bits, 8);
-    return col_append_f64(c, d, err);
-  }
-  case B_TEXT:
-    if (col_utf8_check(p, n) != n)
-      return ferr_corrupt(err, "text value is not UTF-8 at byte %zu",
-                          col_utf8_check(p, n));
-    return col_append_bytes(c, p, n, err);
-  case B_BYTES: return col_append_bytes(c, p, n, err);
-  case B_DATE: {
-    int32_t d = (int32_t)fbe32(p);
-    /* +-infinity are the extremes, as on the text path; real dates end
-     * long before them (5874897 AD) */
-    if (d == INT32_MAX || d == INT32_MIN) return col_append_i32(c, d, err);
-    if (d > INT32_MAX - PG_EPOCH_DAYS)
-      return ferr_set(err, FLOE_ERANGE, "date out of range");
-    return col_append_i32(c, d + PG_EPOCH_DAYS, err);
-  }
-  case B_TIME: return col_append_i64(c, (int64_t)be64(p), err);
-  case B_TS: {
-    int64_t v = (int64_t)be64(p);
-    if (v == INT64_MAX || v == INT64_MIN) return col_append_i64(c, v, err);
-    if (v > INT64_MAX - PG_EPOCH_US || v < INT64_MIN + PG_EPOCH_US + 1)
-      return ferr_set(err, FLOE_ERANGE,
-                      "timestamp %" PRId64 " us after 2000-01-01 does not fit "
-                      "int64 microseconds since 1970",
-                      v);
-    return col_append_i64(c, v + PG_EPOCH_US, err);
-  }
-  case B_UUID: return col_append_uuid(c, p, err);
-  default: return ferr_set(err, FLOE_EINVAL, "binary decoder %u", k);
-  }
-}
-
-static const uint8_t BIN_SIGNATURE[11] = {'P',  'G',  'C',  'O',  'P', 'Y',
-                                          '\n', 0xff, '\r', '\n', 0};
-
-/* One row: every column appended or none. */
-static floe_status bin_row(run *r, fcur *cur, floe_error *err) {
-  const pgx_rel *rel = r->rel;
-  int ncols = rel->ncols;
-  int64_t len0 = r->cols[0]->length;
-  floe_status st = FLOE_OK;
-  int i = 0;
-  for (; i < ncols && st == FLOE_OK; i++) {
-    uint32_t n;
-    st = fcur_be32(cur, &n, err);
-    if (st != FLOE_OK) break;
-    if (n == UINT32_MAX) {
-      st = col_append_null(r->cols[i], err);
-      continue;
-    }
-    const uint8_t *p;
-    st = fcur_bytes(cur, n, &p, err);
-    if (st == FLOE_OK) st = bin_value(r->cols[i], r->bkind[i], p, n, err);
-    if (st != FLOE_OK)
-      st = ferr_prefix(err, st, "column %s", rel->cols[i].name);
-  }
-  if (st != FLOE_OK)
-    for (int j = 0; j < ncols; j++) col_truncate(r->cols[j], len0);
-  return st;
-}
-
-/* One CopyData message of a binary COPY: the header (first message only),
- * then rows, or the trailer. */
+/* One CopyData message: the header (first message of a COPY only), then
+ * tuples, or the trailer. */
 static floe_status bin_rows(run *r, worker *w, const uint8_t *p, size_t n,
                             floe_error *err) {
-  fcur cur = fcur_make(p, n, "binary COPY data", 0);
+  size_t ncols = (size_t)r->rel->ncols, pos = 0, used = 0;
   floe_status st = FLOE_OK;
   if (!w->header) {
-    const uint8_t *sig;
-    uint32_t flags, ext;
-    st = fcur_bytes(&cur, sizeof BIN_SIGNATURE, &sig, err);
-    if (st == FLOE_OK && memcmp(sig, BIN_SIGNATURE, sizeof BIN_SIGNATURE))
-      st = fcur_fail(&cur, err, "no binary COPY signature");
-    if (st == FLOE_OK) st = fcur_be32(&cur, &flags, err);
-    if (st == FLOE_OK && (flags & 0xffff0000u))
-      st = fcur_fail(&cur, err, "unknown critical flags 0x%08x", flags);
-    if (st == FLOE_OK) st = fcur_be32(&cur, &ext, err);
-    if (st == FLOE_OK) st = fcur_skip(&cur, ext, err);
+    st = pgcp_binary_header(p, n, &used, err);
     if (st != FLOE_OK) return ferr_prefix(err, st, "copy %s", r->name);
+    pos = used;
     w->header = true;
   }
-  while (fcur_left(&cur) > 0) {
-    const uint8_t *cnt;
-    st = fcur_bytes(&cur, 2, &cnt, err);
-    if (st != FLOE_OK) break;
-    int16_t fields = (int16_t)((unsigned)cnt[0] << 8 | cnt[1]);
-    if (fields == -1) {
-      st = fcur_end(&cur, err); /* the trailer ends the data */
+  while (pos < n) {
+    st = pgcp_binary_row(p + pos, n - pos, r->fields, ncols, &used, err);
+    if (st == FLOE_EEOF) {
+      /* the trailer ends the data */
+      st = pos + used == n ? FLOE_OK
+                           : ferr_corrupt(err, "%zu bytes after the trailer",
+                                          n - pos - used);
+      pos = n;
       break;
     }
-    if (fields != r->rel->ncols) {
-      st = fcur_fail(&cur, err, "row has %d fields, the table %d columns",
-                     fields, r->rel->ncols);
-      break;
-    }
-    size_t at = cur.pos;
-    st = bin_row(r, &cur, err);
+    if (st == FLOE_OK)
+      st = pgcp_append_binary_row(r->fields, ncols, r->cols, r->bmaps, err);
     if (st != FLOE_OK) break;
+    pos += used;
     r->rows++;
-    r->batch_text += cur.pos - at;
+    r->batch_text += used;
     if (r->batch->cols[0].length >= r->c->o.batch_rows ||
         r->batch_text >= r->c->o.batch_bytes) {
       st = flush_batch(r, err);
@@ -684,7 +535,7 @@ static floe_status start_task(run *r, worker *w, fbuf *sql, floe_error *err) {
   int k = r->next_task++;
   const task *t = &r->tasks[k];
   bool whole = t->from == 0 && t->to < 0;
-  FLOE_TRY(task_sql(w->c, r->rel, t, whole, r->binary, sql, err));
+  FLOE_TRY(task_sql(w->c, r->rel, t, whole, r->binary, r->as_text, sql, err));
   w->header = false;
   if (!PQsendQuery(w->c->pg, (const char *)sql->data))
     return conn_fail(w, "copy: send", err);
@@ -811,13 +662,18 @@ floe_status pgx_copy_table(pgx_copy *c, const pgx_rel *rel, col_schema *schema,
   } else if (st == FLOE_OK) {
     st = pgx_copy_schema(rel, &r.schema, err);
   }
-  if (st == FLOE_OK && c->o.format != PGX_COPY_TEXT) {
-    r.bkind = calloc(n, 1);
-    if (!r.bkind) st = ferr_nomem(err, n);
-    r.binary = st == FLOE_OK;
-    for (int i = 0; st == FLOE_OK && i < rel->ncols; i++)
-      if ((r.bkind[i] = bin_kind(&rel->cols[i], &r.maps[i])) == B_NONE)
-        r.binary = false;
+  if (st == FLOE_OK && c->o.format == PGX_COPY_BINARY) {
+    r.binary = true;
+    r.bmaps = calloc(n, sizeof *r.bmaps);
+    r.as_text = calloc(n, sizeof *r.as_text);
+    if (!r.bmaps || !r.as_text) st = ferr_nomem(err, n * sizeof *r.bmaps);
+    for (size_t i = 0; st == FLOE_OK && i < n; i++) {
+      r.bmaps[i] = r.maps[i];
+      if (r.maps[i].bin == PGT_BIN_NONE) {
+        r.bmaps[i].bin = PGT_BIN_TEXT;
+        r.as_text[i] = true;
+      }
+    }
   }
   if (st == FLOE_OK) st = col_batch_new(r.schema, &r.batch, err);
   if (st == FLOE_OK) {
@@ -838,7 +694,8 @@ floe_status pgx_copy_table(pgx_copy *c, const pgx_rel *rel, col_schema *schema,
   col_schema_unref(r.schema);
   fbuf_free(&r.scratch);
   free(r.tasks);
-  free(r.bkind);
+  free(r.bmaps);
+  free(r.as_text);
   free(r.maps);
   free(r.fields);
   free(r.cols);

@@ -25,8 +25,9 @@
  * copied leaf by leaf, big leaves split the same way. Connections take the
  * next range when they finish one.
  *
- * Rows arrive in COPY text format, are split by copytext (pgcp_split) and
- * parsed by pgtypes (pgt_append_text) straight into the columns of a
+ * Rows arrive in COPY text format (or binary, pgx_copy_opts.format), are
+ * split by copytext (pgcp_split / pgcp_binary_row) and parsed by pgtypes
+ * (pgt_append_text / pgt_append_binary) straight into the columns of a
  * col_batch; a batch is handed to on_batch when it holds batch_rows rows or
  * batch_bytes bytes of text, and at the end.
  *
@@ -66,10 +67,11 @@ typedef enum pgx_progress_mode {
 } pgx_progress_mode;
 
 typedef enum pgx_copy_format {
-  /* binary when every column of the table has a binary decoder (copy.c:
-   * numbers, bool, text-like types, bytea, dates, times, uuid), else text */
-  PGX_COPY_AUTO = 0,
-  PGX_COPY_TEXT, /* always text (copytext + pgtypes) */
+  PGX_COPY_TEXT = 0, /* COPY text (copytext + pgtypes' text parsers) */
+  /* COPY (FORMAT binary), read by pgtypes' send-format readers; columns of
+   * types without one are selected as their output text (format('%s')).
+   * Not the default yet: see the benchmark in src/pg/README.md */
+  PGX_COPY_BINARY,
 } pgx_copy_format;
 
 typedef struct pgx_copy_opts {

@@ -536,6 +536,19 @@ static const char *bin_name(pgt_bin b) {
   return (unsigned)b < PGT_BIN_COUNT ? names[b] : "?";
 }
 
+/* The cursor label of a binary value: a constant per type, so the hot path
+ * formats nothing (errors name the type through it). */
+static const char *bin_what(pgt_bin b) {
+#define W(s) "postgres " s " binary value"
+  static const char *const what[PGT_BIN_COUNT] = {
+      W("?"),         W("bool"),   W("int2"),   W("int4"),    W("int8"),
+      W("oid"),       W("float4"), W("float8"), W("numeric"), W("numeric"),
+      W("text"),      W("jsonb"),  W("bytea"),  W("date"),    W("time"),
+      W("timestamp"), W("uuid"),   W("array")};
+#undef W
+  return (unsigned)b < PGT_BIN_COUNT ? what[b] : what[0];
+}
+
 static floe_status bin_fail(const fcur *c, floe_error *err, floe_status code,
                             const char *fmt, const char *arg) {
   floe_status st = fcur_fail(c, err, fmt, arg);
@@ -717,9 +730,7 @@ static floe_status bin_text(col_column *c, fcur *cur, const uint8_t *p,
 
 static floe_status append_bin_scalar(col_column *c, pgt_bin b, const uint8_t *p,
                                      size_t n, floe_error *err) {
-  char what[48];
-  snprintf(what, sizeof what, "postgres %s binary value", bin_name(b));
-  fcur cur = fcur_make(p, n, what, 0);
+  fcur cur = fcur_make(p, n, bin_what(b), 0);
   switch (b) {
   case PGT_BIN_BOOL:
     FLOE_TRY(bin_len(&cur, 1, err));

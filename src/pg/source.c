@@ -18,7 +18,7 @@
 void pgs_opts_init(pgs_opts *o) {
   memset(o, 0, sizeof *o);
   floe_table_config_init(&o->table);
-  o->copy_format = PGX_COPY_AUTO;
+  o->copy_format = PGX_COPY_TEXT;
   o->progress = PGX_PROGRESS_AUTO;
 }
 
@@ -65,6 +65,7 @@ static void tab_destroy(pgs_tab *tab) {
   pgs_tab_rc_free(tab);
   pgs_spool_free(tab->spool);
   free(tab->att);
+  free(tab->state_dir);
   free(tab->schema);
   free(tab->table);
   free(tab->ns);
@@ -94,6 +95,16 @@ static floe_status tab_new(const pgs_table_spec *sp, pgs_tab **out,
   tab->ns = strdup(sp->ns ? sp->ns : sp->schema);
   tab->name = strdup(sp->name ? sp->name : sp->table);
   tab->copy = sp->copy;
+  if (sp->cfg) {
+    tab->own_cfg = true;
+    tab->cfg = *sp->cfg;
+    tab->cfg.state_dir = NULL;
+    if (sp->cfg->state_dir &&
+        !(tab->cfg.state_dir = tab->state_dir = strdup(sp->cfg->state_dir))) {
+      tab_destroy(tab);
+      return ferr_nomem(err, strlen(sp->cfg->state_dir) + 1);
+    }
+  }
   tab->state = PGS_STARTING;
   tab->copy_eta = -1;
   if (!tab->schema || !tab->table || !tab->ns || !tab->name) {
@@ -249,16 +260,16 @@ static floe_status open_engine(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
   tab->ident = rel->ident;
   floe_table_ref ref = {s->catalog_uri, s->warehouse, s->catalog_name, tab->ns,
                         tab->name};
-  floe_status st =
-      floe_table_open(&ref, NULL, 0, NULL, 0, &s->o.table, &tab->t, err);
+  const floe_table_config *cfg = tab->own_cfg ? &tab->cfg : &s->o.table;
+  floe_status st = floe_table_open(&ref, NULL, 0, NULL, 0, cfg, &tab->t, err);
   if (st == FLOE_ENOTFOUND) {
     floe_column *cols = NULL;
     FLOE_TRY(pgs_rel_columns(s, rel, &cols, err));
     /* REPLICA IDENTITY FULL without a key: the whole row is the identity,
      * which the engine calls key-less (rows compared by value) */
     st = floe_table_open(&ref, cols, rel->ncols, rel->key,
-                         rel->ident == PGX_IDENT_FULL ? 0 : rel->nkey,
-                         &s->o.table, &tab->t, err);
+                         rel->ident == PGX_IDENT_FULL ? 0 : rel->nkey, cfg,
+                         &tab->t, err);
     free(cols);
     if (!st)
       flog_write(s->o.log, FLOG_INFO, "%s.%s: created floe table %s.%s",
@@ -1037,19 +1048,26 @@ floe_status pgs_resync_table(pgs_source *s, const char *schema,
   if (!tab)
     return ferr_set(err, FLOE_ENOTFOUND, "%s.%s is not mirrored", schema,
                     table);
-  pgs_table_spec sp = {tab->schema, tab->table, tab->ns, tab->name,
-                       PGS_COPY_FORCE};
+  pgs_table_spec sp = {tab->schema, tab->table,     tab->ns,
+                       tab->name,   PGS_COPY_FORCE, NULL};
   char *a = strdup(tab->schema), *b = strdup(tab->table), *c = strdup(tab->ns),
        *d = strdup(tab->name);
+  /* the table's own settings survive its removal */
+  floe_table_config cfg = tab->cfg;
+  bool own = tab->own_cfg;
+  char *sd = tab->state_dir ? strdup(tab->state_dir) : NULL;
+  cfg.state_dir = sd;
   floe_status st = FLOE_OK;
-  if (!a || !b || !c || !d) st = ferr_nomem(err, 256);
+  if (!a || !b || !c || !d || (tab->state_dir && !sd))
+    st = ferr_nomem(err, 256);
   if (!st) {
-    sp = (pgs_table_spec){a, b, c, d, PGS_COPY_FORCE};
+    sp = (pgs_table_spec){a, b, c, d, PGS_COPY_FORCE, own ? &cfg : NULL};
     /* the old floe table state is dropped as after a crash: the copy
      * replaces every row in one commit anyway */
     remove_tab(s, tab, false);
     st = add_table(s, &sp, err);
   }
+  free(sd);
   free(a);
   free(b);
   free(c);
@@ -1212,6 +1230,25 @@ floe_status pgs_read_state_get(pgs_source *s, const char *schema,
     return ferr_set(err, FLOE_ENOTFOUND, "%s.%s is not mirrored", schema,
                     table);
   floe_status st = floe_read_state_get(tab->t, min_lsn, timeout_ms, out, err);
+  tab_unref(tab);
+  return st;
+}
+
+floe_status pgs_with_table(pgs_source *s, const char *schema, const char *table,
+                           floe_status (*fn)(void *ctx, floe_table *t,
+                                             floe_error *err),
+                           void *ctx, floe_error *err) {
+  pthread_mutex_lock(&s->mu);
+  pgs_tab *tab = NULL;
+  for (int i = 0; i < s->ntab && !tab; i++)
+    if (!strcmp(s->tabs[i]->schema, schema) &&
+        !strcmp(s->tabs[i]->table, table) && s->tabs[i]->t)
+      tab = tab_ref(s->tabs[i]);
+  pthread_mutex_unlock(&s->mu);
+  if (!tab)
+    return ferr_set(err, FLOE_ENOTFOUND, "%s.%s is not mirrored", schema,
+                    table);
+  floe_status st = fn(ctx, tab->t, err);
   tab_unref(tab);
   return st;
 }

@@ -41,6 +41,9 @@ typedef struct pgs_table_spec {
   const char *schema, *table; /* the source table, names as stored */
   const char *ns, *name;      /* the floe table; NULL: schema / table */
   pgs_copy_mode copy;
+  /* this table's engine settings (copied; a state_dir too); NULL:
+   * opts.table */
+  const floe_table_config *cfg;
 } pgs_table_spec;
 
 typedef struct pgs_opts {
@@ -189,6 +192,18 @@ floe_status pgs_read_state_get(pgs_source *s, const char *schema,
                                const char *table, uint64_t min_lsn,
                                int64_t timeout_ms, floe_read_state **out,
                                floe_error *err);
+
+/* Calls fn(ctx, t) with the floe table mirroring schema.table, holding a
+ * reference so it stays open for the call; returns fn's status. The caller
+ * keeps the engine's thread rules (floe_table_flush / floe_table_compact on
+ * the maintenance thread, like pgs_tick; floe_table_columns, which an
+ * ALTER changes, on the ingest thread). FLOE_ENOTFOUND when the table is
+ * not mirrored or its floe table is not open. */
+floe_status pgs_with_table(pgs_source *s, const char *schema,
+                           const char *table,
+                           floe_status (*fn)(void *ctx, floe_table *t,
+                                             floe_error *err),
+                           void *ctx, floe_error *err);
 
 /* ---- for tests and tools ---- */
 

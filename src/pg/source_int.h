@@ -46,6 +46,9 @@ typedef struct pgs_tab {
   atomic_int refs;
   char *schema, *table, *ns, *name; /* source; floe */
   pgs_copy_mode copy;
+  bool own_cfg;            /* the spec gave cfg (else s->o.table) */
+  floe_table_config cfg;   /* its state_dir is state_dir below */
+  char *state_dir;
   uint32_t oid; /* the source relation (the root of a partitioned table) */
   pgx_ident ident;
   floe_table *t;    /* NULL when it never opened */

@@ -199,8 +199,11 @@ static floe_status lost(pgx_stream *s, const char *why, bool retry,
     ferr_set(&s->final, FLOE_EIO, "replication stream: %s", why);
     return ferr_set(err, FLOE_EIO, "replication stream: %s", why);
   }
-  /* a connection that streamed for a while starts the backoff afresh */
+  /* a connection that delivered anything starts the backoff afresh; later
+   * failed attempts double it */
   if (s->got_data) s->backoff_ms = s->o.backoff_min_ms;
+  s->got_data = false;
+  s->st.retry_in_ms = s->backoff_ms;
   s->next_attempt_ms = mono_ms() + s->backoff_ms;
   flog_write(s->o.log, FLOG_WARN,
              "replication stream %s: %s; reconnecting in %d ms", s->slot, why,

@@ -112,6 +112,7 @@ typedef struct pgx_stream_stats {
   uint64_t status_sent;
   int reconnects;                      /* successful reconnects */
   int failed_attempts;                 /* in a row, since the last success */
+  int retry_in_ms;                     /* the latest reconnect delay chosen */
   char last_error[FLOE_ERROR_MSG_MAX]; /* why the last connection ended */
 } pgx_stream_stats;
 

@@ -173,6 +173,39 @@ static floe_status move_file(floe_table *t, const char *tmp, const char *dst,
   return st;
 }
 
+/* Registers the store key of a spill file about to move into the data
+ * directory (tbl_keep_file). */
+static floe_status moving_add(floe_table *t, const char *path,
+                              floe_error *err) {
+  char *key = NULL;
+  FLOE_TRY(ice_catalog_key(t->cat, path, &key, err));
+  floe_status st = FLOE_OK;
+  pthread_mutex_lock(&t->mu);
+  if (t->nmoving == t->capmoving) {
+    int cap = t->capmoving ? t->capmoving * 2 : 8;
+    void *q = realloc(t->moving, (size_t)cap * sizeof *t->moving);
+    if (q) {
+      t->moving = q;
+      t->capmoving = cap;
+    } else {
+      st = ferr_nomem(err, (size_t)cap * sizeof *t->moving);
+    }
+  }
+  if (!st) t->moving[t->nmoving++] = key;
+  pthread_mutex_unlock(&t->mu);
+  if (st) free(key);
+  return st;
+}
+
+/* Forgets the moving files: they are in files[] now, or deleted. */
+static void moving_clear(floe_table *t) {
+  if (!t->nmoving) return; /* only this thread adds */
+  pthread_mutex_lock(&t->mu);
+  for (int i = 0; i < t->nmoving; i++) free(t->moving[i]);
+  t->nmoving = 0;
+  pthread_mutex_unlock(&t->mu);
+}
+
 /* ---- publishing ---- */
 
 /* Dead rows of chunk c as a batch bitmap (shares c->del when only explicit
@@ -263,6 +296,15 @@ static floe_status delete_loc(floe_table *t, uint64_t loc, floe_error *err) {
     b->del = c;
   }
   tbl_bits_set(b->del, row);
+  /* its index entry goes too (ix is held): a row updated over and over
+   * would otherwise leave a trail of dead entries under one hash that every
+   * later lookup and insert of that key walks (quadratic in the updates
+   * between two flushes). Its generation is the oldest one covering id. */
+  for (int g = 0; g < t->ngen; g++)
+    if (t->gen[g].max_id >= id) {
+      tidx_mem_remove(t->gen[g].m, b->hash[row], loc);
+      break;
+    }
   return FLOE_OK;
 }
 
@@ -278,7 +320,8 @@ static floe_status truncate_view(floe_table *t, floe_error *err) {
   for (int i = 0; i < t->nmem; i++) tbl_batch_unref(t->mem[i]);
   t->nmem = 0;
   t->active = NULL;
-  t->mem_rows = t->mem_bytes = 0;
+  t->mem_rows = 0;
+  t->mem_bytes = 0;
   t->trunc_gen++;
   return FLOE_OK;
 }
@@ -325,6 +368,26 @@ static floe_status copy_tail(floe_table *t, const tbl_chunk *c,
   return FLOE_OK;
 }
 
+/* A commit that failed before publishing anything: the spill files it moved
+ * into the data directory and their indexes are deleted, the txn dropped
+ * (the table is as it was). */
+static floe_status abandon(floe_table *t, tbl_txn *x, plan *p, int nchunk,
+                           floe_status st) {
+  for (int i = 0; i < p->nfile; i++) {
+    char *key = NULL;
+    floe_error e2;
+    if (ice_catalog_key(t->cat, p->files[i]->df.file_path, &key, &e2) ==
+        FLOE_OK)
+      (void)fstore_del(t->cat->store, key, &e2);
+    free(key);
+    if (p->fidx[i]) p->fidx[i]->unlink = true;
+  }
+  moving_clear(t);
+  plan_free(p, nchunk);
+  tbl_txn_free(t, x);
+  return st;
+}
+
 static bool txn_empty(const tbl_txn *x) {
   if (x->nrows) return false;
   for (int i = 0; i < x->nop; i++)
@@ -368,14 +431,31 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   int nchunk = x->nchunk;
   floe_status st = FLOE_OK;
 
-  /* 1. spill files into the data directory */
-  int moved = 0;
-  while (moved < x->nseg && !st) {
-    st = move_file(t, x->segs[moved].tmp, x->segs[moved].df.file_path, err);
-    if (!st) moved++;
+  /* 1. spill files: their dead rows; the live ones move into the data
+   * directory (a segment with no live row stays a spill file, deleted
+   * with the txn) */
+  tbl_dv **sdv = calloc((size_t)x->nseg + 1, sizeof *sdv);
+  if (!sdv) st = ferr_nomem(err, (size_t)x->nseg * sizeof *sdv);
+  for (int i = 0; i < x->nseg && !st; i++) {
+    tbl_seg *sg = &x->segs[i];
+    st = tbl_dv_new(&sdv[i], err);
+    for (int64_t r = 0; r < sg->rows && !st; r++)
+      if (tbl_txn_dead(x, sg->g0 + r))
+        st = tbl_dv_add(sdv[i], (uint64_t)r, err);
+  }
+  char **moved = calloc((size_t)x->nseg + 1, sizeof *moved);
+  int nmoved = 0;
+  if (!st && !moved) st = ferr_nomem(err, (size_t)x->nseg * sizeof *moved);
+  for (int i = 0; i < x->nseg && !st; i++) {
+    tbl_seg *sg = &x->segs[i];
+    if (sdv[i]->ndel == sg->rows) continue;
+    st = moving_add(t, sg->df.file_path, err);
+    if (!st) st = move_file(t, sg->tmp, sg->df.file_path, err);
+    if (!st && !(moved[nmoved] = strdup(sg->df.file_path)))
+      st = ferr_nomem(err, strlen(sg->df.file_path));
+    if (!st) nmoved++;
   }
 
-  /* index entries to add: at most every in-memory row */
   if (!st) {
     p.dead = calloc((size_t)nchunk + 1, sizeof *p.dead);
     p.batches = calloc((size_t)nchunk + 1, sizeof *p.batches);
@@ -389,10 +469,10 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
     p.dead[i] = chunk_dead(x, &x->chunks[i]);
     if (!p.dead[i]) st = ferr_nomem(err, (size_t)x->batch_rows / 8);
   }
-
-  /* spill files' deletes (dead rows) */
+  /* moved segments become files */
   for (int i = 0; i < x->nseg && !st; i++) {
     tbl_seg *sg = &x->segs[i];
+    if (sdv[i]->ndel == sg->rows) continue;
     tbl_file *f = NULL;
     ice_data_file df = sg->df;
     memset(&sg->df, 0, sizeof sg->df);
@@ -401,33 +481,37 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
       ice_data_file_free(&df);
       break;
     }
+    tbl_dv_unref(f->del);
+    f->del = sdv[i];
+    sdv[i] = NULL;
     p.files[p.nfile] = f;
     p.fidx[p.nfile] = sg->idx;
     sg->idx = NULL;
     p.nfile++;
     free(sg->tmp); /* moved: not a spill file any more */
     sg->tmp = NULL;
-    for (int64_t r = 0; r < sg->rows && !st; r++)
-      if (tbl_txn_dead(x, sg->g0 + r))
-        st = tbl_dv_add(f->del, (uint64_t)r, err);
   }
+  for (int i = 0; i < x->nseg && sdv; i++) tbl_dv_unref(sdv[i]);
+  free(sdv);
   if (st) {
     /* the moved files become orphans: delete them */
-    for (int i = 0; i < moved; i++) {
-      const char *path =
-          p.nfile > i ? p.files[i]->df.file_path : x->segs[i].df.file_path;
-      if (path) {
-        char *key = NULL;
-        floe_error e2;
-        if (ice_catalog_key(t->cat, path, &key, &e2) == FLOE_OK)
-          (void)fstore_del(t->cat->store, key, &e2);
-        free(key);
-      }
+    for (int i = 0; i < nmoved; i++) {
+      char *key = NULL;
+      floe_error e2;
+      if (ice_catalog_key(t->cat, moved[i], &key, &e2) == FLOE_OK)
+        (void)fstore_del(t->cat->store, key, &e2);
+      free(key);
     }
+    for (int i = 0; i < nmoved; i++) free(moved[i]);
+    free(moved);
+    for (int i = 0; i < p.nfile; i++) p.fidx[i]->unlink = true;
+    moving_clear(t);
     plan_free(&p, nchunk);
     tbl_txn_free(t, x);
     return st;
   }
+  for (int i = 0; i < nmoved; i++) free(moved[i]);
+  free(moved);
 
   /* 2. resolve deletes of committed rows */
   pthread_mutex_lock(&t->ix);
@@ -455,17 +539,7 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   free(pend.v);
   if (st) {
     pthread_mutex_unlock(&t->ix);
-    for (int i = 0; i < p.nfile; i++) {
-      char *key = NULL;
-      floe_error e2;
-      if (ice_catalog_key(t->cat, p.files[i]->df.file_path, &key, &e2) ==
-          FLOE_OK)
-        (void)fstore_del(t->cat->store, key, &e2);
-      free(key);
-    }
-    plan_free(&p, nchunk);
-    tbl_txn_free(t, x);
-    return st;
+    return abandon(t, x, &p, nchunk, st);
   }
 
   /* full chunks become sealed batches (ids under ix) */
@@ -508,9 +582,7 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   }
   if (st) {
     pthread_mutex_unlock(&t->ix);
-    plan_free(&p, nchunk);
-    tbl_txn_free(t, x);
-    return st;
+    return abandon(t, x, &p, nchunk, st);
   }
 
   /* 3. publish */
@@ -533,12 +605,15 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   }
   if (!st) {
     t->applied = commit_lsn;
-    t->version++;
-    t->changes++;
+    if (p.trunc || p.nloc || p.nnew || p.nfile) {
+      t->version++;
+      t->changes++;
+    }
     t->n_changes += (int64_t)p.nloc + p.nnew + x->spilled;
     tbl_wake(t);
   }
   pthread_mutex_unlock(&t->mu);
+  moving_clear(t); /* in files[] now (or the table is broken) */
 
   /* 4. index */
   if (!st && p.trunc) {

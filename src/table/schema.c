@@ -64,6 +64,10 @@ floe_status tbl_schema_from_columns(const floe_column *cols, int ncols,
     f[i].id = i + 1;
     f[i].name = (char *)c->name;
     f[i].type = tbl_dtype(c);
+    /* Iceberg has one 32-bit int: store int16 as what a reload gives */
+    if (f[i].type.id == COL_INT16) f[i].type.id = COL_INT32;
+    if (f[i].type.id == COL_LIST && f[i].type.elem == COL_INT16)
+      f[i].type.elem = COL_INT32;
     f[i].nullable = c->nullable != 0;
     if ((st = col_dtype_check(f[i].type, err))) {
       st = ferr_prefix(err, st, "column %s", c->name);

@@ -3,7 +3,9 @@
  * messages, tuple values through pgtypes, and COPY text rows.
  *
  * Byte 0 is a mode: bit 0 protocol (1 or 2), bit 1 decoder inside a stream,
- * bit 2 parse the rest as a CopyData frame ('w'/'k') first. The rest is the
+ * bit 2 parse the rest as a CopyData frame ('w'/'k') first, bit 3 read a
+ * Message's content as COPY binary (else COPY text). Binary tuple values go
+ * through pgt_append_binary. The rest is the
  * message. Properties: no crash; every Relation column maps to a valid
  * column type; every text value appends exactly one row or leaves the column
  * unchanged; a Message's content split as a COPY row either fails or appends
@@ -61,14 +63,19 @@ static pgt_map map_of(const ty *t) {
 static void feed_tuple(const pgo_tuple *t, fbuf *scratch) {
   for (uint16_t i = 0; i < t->ncols; i++) {
     const pgo_value *v = &t->cols[i];
-    if (v->kind == PGO_UNCHANGED || v->kind == PGO_BINARY) continue;
+    if (v->kind == PGO_UNCHANGED) continue;
     pgt_map m = map_of(&TYPES[i % NTYPES]);
+    if (v->kind == PGO_BINARY && m.bin == PGT_BIN_NONE) continue;
     col_column c;
     if (col_init(&c, m.type, NULL) != FLOE_OK) __builtin_trap();
-    floe_status st = v->kind == PGO_NULL
-                         ? pgt_append_null(&c, NULL)
-                         : pgt_append_text(&c, &m, (const char *)v->data,
-                                           v->len, scratch, NULL);
+    floe_status st;
+    if (v->kind == PGO_NULL)
+      st = pgt_append_null(&c, NULL);
+    else if (v->kind == PGO_BINARY)
+      st = pgt_append_binary(&c, &m, v->data, v->len, NULL);
+    else
+      st =
+          pgt_append_text(&c, &m, (const char *)v->data, v->len, scratch, NULL);
     if (c.length != (st == FLOE_OK ? 1 : 0)) __builtin_trap();
     if (c.child && st != FLOE_OK && c.child->length != 0) __builtin_trap();
     col_free(&c);
@@ -94,6 +101,38 @@ static void check_relation(const pgo_msg *m) {
   }
 }
 
+static const ty ROW[4] = {{PGT_OID_INT4, -1, false},
+                          {PGT_OID_TEXT, -1, false},
+                          {PGT_OID_INT8, -1, true},
+                          {PGT_OID_TIMESTAMPTZ, -1, false}};
+
+/* A Message's content as a COPY binary stream: header, then tuples. */
+static void copy_binary(const uint8_t *p, size_t n, size_t nf) {
+  size_t used;
+  if (pgcp_binary_header(p, n, &used, NULL) == FLOE_OK) {
+    p += used;
+    n -= used;
+  }
+  pgt_map m[4];
+  col_column cs[4], *cols[4];
+  for (size_t k = 0; k < nf; k++) {
+    m[k] = map_of(&ROW[k]);
+    if (col_init(&cs[k], m[k].type, NULL) != FLOE_OK) __builtin_trap();
+    cols[k] = &cs[k];
+  }
+  pgcp_field f[4];
+  int64_t rows = 0;
+  while (n && pgcp_binary_row(p, n, f, nf, &used, NULL) == FLOE_OK) {
+    if (used == 0 || used > n) __builtin_trap();
+    if (pgcp_append_binary_row(f, nf, cols, m, NULL) == FLOE_OK) rows++;
+    for (size_t k = 0; k < nf; k++)
+      if (cs[k].length != rows) __builtin_trap();
+    p += used;
+    n -= used;
+  }
+  for (size_t k = 0; k < nf; k++) col_free(&cs[k]);
+}
+
 /* A Message's content as a COPY text row of up to 4 columns. */
 static void copy_row(const uint8_t *p, size_t n, size_t nf, fbuf *scratch) {
   char *line = malloc(n ? n : 1);
@@ -101,14 +140,10 @@ static void copy_row(const uint8_t *p, size_t n, size_t nf, fbuf *scratch) {
   if (n) memcpy(line, p, n);
   pgcp_field f[4];
   if (pgcp_split(line, n, '\t', f, nf, NULL) == FLOE_OK) {
-    static const ty row[4] = {{PGT_OID_INT4, -1, false},
-                              {PGT_OID_TEXT, -1, false},
-                              {PGT_OID_INT8, -1, true},
-                              {PGT_OID_TIMESTAMPTZ, -1, false}};
     pgt_map m[4];
     col_column cs[4], *cols[4];
     for (size_t k = 0; k < nf; k++) {
-      m[k] = map_of(&row[k]);
+      m[k] = map_of(&ROW[k]);
       if (col_init(&cs[k], m[k].type, NULL) != FLOE_OK) __builtin_trap();
       cols[k] = &cs[k];
     }
@@ -154,8 +189,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case PGO_DELETE: feed_tuple(&m.del.oldtup, &scratch); break;
     case PGO_MESSAGE:
-      copy_row(m.message.content, m.message.len, 1 + m.message.flags % 4,
-               &scratch);
+      if (mode & 8)
+        copy_binary(m.message.content, m.message.len, 1 + m.message.flags % 4);
+      else
+        copy_row(m.message.content, m.message.len, 1 + m.message.flags % 4,
+                 &scratch);
       break;
     default: break;
     }

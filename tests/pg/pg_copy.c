@@ -274,6 +274,7 @@ static void test_copy_equals_select(void **state) {
   pgx_copy_opts o = opts_for(&s, slot.snapshot);
   o.ranges = 2;
   o.batch_rows = 7000;
+  o.format = PGX_COPY_BINARY;
   pgx_copy *cp = NULL;
   if (pgx_copy_open(&o, &cp, &err) != FLOE_OK) fail_msg("%s", err.msg);
   /* imported everywhere: the exporter may move on */
@@ -291,6 +292,7 @@ static void test_copy_equals_select(void **state) {
   assert_int_equal(s.last.rows, 100000);
   assert_int_equal(s.last.ranges_total, 2);
   assert_int_equal(s.last.ranges_done, 2);
+  assert_true(s.last.binary); /* interval, via its text, included */
   assert_true(s.last.bytes > 100000 * 50);
   assert_true(s.progress_calls >= 1);
   expect_equal(c, "c_before", &s);
@@ -316,7 +318,7 @@ static void test_copy_equals_select(void **state) {
   sink_free(&s2);
   pgx_copy_free(cp);
 
-  /* many small ranges over 3 connections */
+  /* many small ranges over 3 connections, text format */
   sink s3 = {0};
   o = opts_for(&s3, NULL);
   o.connections = 3;
@@ -324,6 +326,7 @@ static void test_copy_equals_select(void **state) {
   assert_int_equal(pgx_copy_open(&o, &cp, &err), FLOE_OK);
   assert_int_equal(pgx_copy_table(cp, rel, NULL, &rows, &err), FLOE_OK);
   assert_int_equal(s3.last.ranges_total, 17);
+  assert_false(s3.last.binary);
   expect_equal(c, "c_t", &s3);
   sink_free(&s3);
   pgx_copy_free(cp);
@@ -503,17 +506,18 @@ static sink copy_as(const pgx_rel *rel, pgx_copy_format fmt, bool *binary) {
   return s;
 }
 
-/* Binary COPY (chosen for tables of simple types) gives exactly the
- * columns the text path gives, edge values included. */
+/* Binary COPY gives exactly the columns the text path
+ * gives, edge values included. */
 static void test_binary_matches_text(void **state) {
   (void)state;
   pgx_conn *c = t_open(PGX_CONN_SQL);
-  t_exec(c, "DROP TABLE IF EXISTS c_bin; DROP TYPE IF EXISTS c_mood;"
-            "CREATE TYPE c_mood AS ENUM ('sad', 'ok', 'happy');"
-            "CREATE TABLE c_bin (id int8 PRIMARY KEY, b bool, i2 int2, "
-            "i4 int4, o oid, f4 float4, f8 float8, t text, vc varchar(9), "
-            "bp char(5), nm name, js json, md c_mood, by bytea, d date, "
-            "tm time, ts timestamp, tz timestamptz, u uuid)");
+  t_exec(c,
+         "DROP TABLE IF EXISTS c_bin; DROP TYPE IF EXISTS c_mood;"
+         "CREATE TYPE c_mood AS ENUM ('sad', 'ok', 'happy');"
+         "CREATE TABLE c_bin (id int8 PRIMARY KEY, b bool, i2 int2, "
+         "i4 int4, o oid, f4 float4, f8 float8, t text, vc varchar(9), "
+         "bp char(5), nm name, js json, md c_mood, by bytea, d date, "
+         "tm time, ts timestamp, tz timestamptz, u uuid, ip inet, tt timetz)");
   t_exec(c,
          "INSERT INTO c_bin SELECT g, g % 2 = 0, (g % 65536 - 32768)::int2,"
          " g * 40503 - 1000000000, (g::int8 * 2654435761 % 4294967296)::oid,"
@@ -536,12 +540,14 @@ static void test_binary_matches_text(void **state) {
          "END,"
          " TIMESTAMPTZ '1960-01-01 00:00:00+00' + g * interval '17 min "
          "0.5 s',"
-         " md5('u' || g)::uuid"
+         " md5('u' || g)::uuid,"
+         " ('10.0.' || g % 256 || '.1/' || 8 + g % 25)::inet,"
+         " TIMETZ '12:00:00+02' + g * interval '1.5 s'"
          " FROM generate_series(1, 20000) g");
   t_exec(c, "INSERT INTO c_bin (id) VALUES (0)"); /* all NULL */
   pgx_rel *rel = load(c, "public", "c_bin");
   bool bin = false, txt = true;
-  sink a = copy_as(rel, PGX_COPY_AUTO, &bin);
+  sink a = copy_as(rel, PGX_COPY_BINARY, &bin);
   sink b = copy_as(rel, PGX_COPY_TEXT, &txt);
   assert_true(bin);
   assert_false(txt);
@@ -552,7 +558,7 @@ static void test_binary_matches_text(void **state) {
       fail_msg("row %" PRId64 ":\n  binary %s\n  text   %s", i, a.rows[i],
                b.rows[i]);
   assert_string_equal(a.rows[0], "0|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|"
-                                 "\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N");
+                                 "\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N|\\N");
   /* spot checks against the server's own numbers */
   char *want = t_query1(c, "SELECT concat_ws('|', id, CASE WHEN b THEN 't' "
                            "ELSE 'f' END, i2, i4, o, encode(float4send(f4), "
@@ -573,7 +579,7 @@ static void test_binary_matches_text(void **state) {
   for (int f = 0; f < 2; f++) {
     sink s = {0};
     pgx_copy_opts o = opts_for(&s, NULL);
-    o.format = f ? PGX_COPY_TEXT : PGX_COPY_AUTO;
+    o.format = f ? PGX_COPY_TEXT : PGX_COPY_BINARY;
     pgx_copy *cp = NULL;
     floe_error err;
     assert_int_equal(pgx_copy_open(&o, &cp, &err), FLOE_OK);

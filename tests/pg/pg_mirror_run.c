@@ -474,7 +474,7 @@ static void command(pgs_source *s, char *line) {
              argc == 3 && split_name(argv[1], schema, table)) {
     floe_status st;
     if (!strcmp(argv[0], "add")) {
-      pgs_table_spec sp = {schema, table, NULL, NULL, PGS_COPY_AUTO};
+      pgs_table_spec sp = {schema, table, NULL, NULL, PGS_COPY_AUTO, NULL};
       st = pgs_add_table(s, &sp, &e);
     } else if (!strcmp(argv[0], "remove")) {
       st = pgs_remove_table(s, schema, table, &e);
@@ -530,8 +530,8 @@ int main(int argc, char **argv) {
       i++;
     } else if (!strcmp(a, "--table") && v && n < 64) {
       if (!split_name(v, names[n][0], names[n][1])) usage();
-      specs[n] =
-          (pgs_table_spec){names[n][0], names[n][1], NULL, NULL, PGS_COPY_AUTO};
+      specs[n] = (pgs_table_spec){names[n][0], names[n][1],   NULL,
+                                  NULL,        PGS_COPY_AUTO, NULL};
       n++;
       i++;
     } else if (!strcmp(a, "--cmd") && v) {

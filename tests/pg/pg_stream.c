@@ -7,6 +7,7 @@
  */
 #include "pgx_test.h"
 
+#include <sys/wait.h>
 #include <time.h>
 
 #include "pg/slot.h"
@@ -26,6 +27,10 @@ typedef struct tctx {
   int restart_commit[64]; /* ncommits at each restart */
   bool fail_next;         /* on_message fails once */
   uint64_t keepalive_end;
+  /* what a host does (README): with no transaction in flight, the
+   * server's WAL end from a keepalive counts as durable */
+  bool follow_keepalive;
+  bool in_txn;
 } tctx;
 
 static uint64_t rd64(const uint8_t *p) {
@@ -45,6 +50,8 @@ static floe_status on_message(void *ctx, uint64_t wal_start, uint64_t wal_end,
   }
   assert_true(len >= 1);
   t->counts[data[0]]++;
+  if (data[0] == 'B' || data[0] == 'S') t->in_txn = true;
+  if (data[0] == 'C' || data[0] == 'c' || data[0] == 'A') t->in_txn = false;
   uint64_t end = 0;
   if (data[0] == 'C') {
     assert_int_equal(len, 26);
@@ -80,7 +87,9 @@ static floe_status on_restart(void *ctx, uint64_t lsn, floe_error *err) {
 }
 
 static void on_keepalive(void *ctx, uint64_t end) {
-  ((tctx *)ctx)->keepalive_end = end;
+  tctx *t = ctx;
+  t->keepalive_end = end;
+  if (t->follow_keepalive && !t->in_txn && end > t->durable) t->durable = end;
 }
 
 static const pgx_stream_cbs CBS = {on_message, durable_lsn, on_restart,
@@ -259,6 +268,24 @@ static void test_counts_and_feedback(void **state) {
   pgx_stream_free(s);
 }
 
+/* Runs cmd in a child while polling the streams, as a daemon keeps doing:
+ * a fast shutdown waits for its walsenders' clients to answer (without
+ * polling, pg_ctl stop took wal_sender_timeout, 60 s). A stream that fails
+ * is left for the caller to see on its next poll. */
+static void run_polling(const char *cmd, pgx_stream **ss, int n) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(system(cmd) == 0 ? 0 : 1);
+  int status = 0;
+  floe_error err;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    for (int i = 0; i < n; i++)
+      if (ss[i] && pgx_stream_poll(ss[i], 20, &err) != FLOE_OK) ss[i] = NULL;
+    if (n == 0) usleep(20000);
+  }
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static int distinct_commits(const tctx *t) {
   int d = 0;
   for (int i = 0; i < t->ncommits; i++) {
@@ -324,6 +351,7 @@ static void test_reconnect_after_server_restart(void **state) {
   if (!restart) skip();
   tctx *t = &f->t;
   t->lag = 0;
+  t->follow_keepalive = true;
   pgx_stream_opts o = {0};
   pgx_stream *s = open_stream(f, &o);
   insert_txns(f, 0, 5, 1);
@@ -331,7 +359,8 @@ static void test_reconnect_after_server_restart(void **state) {
   floe_error err;
   assert_int_equal(pgx_stream_send_status(s, false, &err), FLOE_OK);
   pgx_conn_close(f->sql);
-  assert_int_equal(system(restart), 0);
+  run_polling(restart, &s, 1);
+  assert_non_null(s);
   f->sql = t_open(PGX_CONN_SQL);
   insert_txns(f, 5, 5, 1);
   poll_commits(f, s, 10, 60);
@@ -341,6 +370,74 @@ static void test_reconnect_after_server_restart(void **state) {
   assert_true(t->restarts >= 2);
   pgx_stream_stop(s, 5000, &err);
   pgx_stream_free(s);
+}
+
+/* While the server is down the stream retries with a doubling delay up to
+ * the cap, gives up after max_retries when asked to, and comes back when
+ * the server does. */
+static void test_backoff_while_down(void **state) {
+  fixture *f = *state;
+  const char *stop = getenv("FLOE_PG_STOP"), *start = getenv("FLOE_PG_START");
+  if (!stop || !start) skip();
+  floe_error err;
+  pgx_conn *repl = t_open(PGX_CONN_REPLICATION);
+  pgx_slot s2;
+  assert_int_equal(pgx_slot_create(repl, "floe_st_giveup", false, &s2, &err),
+                   FLOE_OK);
+  pgx_conn_close(repl);
+  tctx t2 = {.lag = 0, .follow_keepalive = true};
+  pgx_stream_cbs cbs = CBS;
+  cbs.ctx = &t2;
+  pgx_stream_opts o2 = {.conninfo = "",
+                        .slot = "floe_st_giveup",
+                        .publication = PUB,
+                        .backoff_min_ms = 50,
+                        .backoff_max_ms = 100,
+                        .max_retries = 2};
+  pgx_stream *giveup = NULL;
+  assert_int_equal(pgx_stream_open(&o2, &cbs, &giveup, &err), FLOE_OK);
+
+  /* the host behaviour the README describes: keepalives advance durable
+   * when nothing is in flight */
+  f->t.lag = 0;
+  f->t.follow_keepalive = true;
+  pgx_stream_opts o = {.backoff_min_ms = 50, .backoff_max_ms = 400};
+  pgx_stream *s = open_stream(f, &o);
+  insert_txns(f, 0, 1, 1);
+  poll_commits(f, s, 1, 20);
+  pgx_conn_close(f->sql);
+  pgx_stream *both[] = {s, giveup};
+  run_polling(stop, both, 2);
+  double end = now_s() + 2.0;
+  while (now_s() < end) assert_int_equal(pgx_stream_poll(s, 50, &err), FLOE_OK);
+  pgx_stream_stats st;
+  pgx_stream_get_stats(s, &st);
+  assert_false(st.connected);
+  /* 50, 100, 200, 400, 400, ...: a handful in 2 s, not dozens */
+  if (st.failed_attempts < 3 || st.failed_attempts > 15)
+    fail_msg("%d failed attempts in 2 s", st.failed_attempts);
+  assert_int_equal(st.retry_in_ms, 400);
+  assert_true(strlen(st.last_error) > 0);
+  /* the other stream gave up after two failed attempts */
+  floe_status gs;
+  end = now_s() + 5;
+  while ((gs = pgx_stream_poll(giveup, 50, &err)) == FLOE_OK)
+    assert_true(now_s() < end);
+  pgx_stream_get_stats(giveup, &st);
+  assert_int_equal(st.failed_attempts, 2);
+  pgx_stream_free(giveup);
+
+  run_polling(start, NULL, 0);
+  f->sql = t_open(PGX_CONN_SQL);
+  insert_txns(f, 1, 1, 1);
+  poll_commits(f, s, 2, 30);
+  pgx_stream_get_stats(s, &st);
+  assert_true(st.connected);
+  assert_int_equal(st.failed_attempts, 0);
+  assert_true(st.reconnects >= 1);
+  pgx_stream_stop(s, 5000, &err);
+  pgx_stream_free(s);
+  pgx_slot_drop(f->sql, "floe_st_giveup", NULL, &err);
 }
 
 /* A transaction larger than logical_decoding_work_mem arrives streamed
@@ -497,6 +594,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_idle_keepalive, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reconnect_after_server_restart,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_backoff_while_down, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

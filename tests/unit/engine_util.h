@@ -171,6 +171,13 @@ static inline int check_view(floe_table *t, eset *want, const char *where) {
               want->r[i].has_n ? "" : "?");
       bad = 1;
     }
+  if (bad && getenv("EDEBUG"))
+    for (int i = 0; i < got.n || i < want->n; i++)
+      fprintf(stderr, "  got %lld %s %d | want %lld %s %d\n",
+              i < got.n ? (long long)got.r[i].id : -1,
+              i < got.n ? got.r[i].v : "", i < got.n ? got.r[i].n : 0,
+              i < want->n ? (long long)want->r[i].id : -1,
+              i < want->n ? want->r[i].v : "", i < want->n ? want->r[i].n : 0);
   eset_free(&got);
   floe_read_state_release(rs);
   return bad;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "cli/csv.c"
+#include "columnar/render.h"
 #include "cli/spec.c"
 
 /* ---- SPEC ---- */
@@ -205,7 +206,7 @@ static void test_csv_colnames(void **state) {
 
 static void expect_field(const char *in, size_t n, const char *want) {
   fbuf b = FBUF_INIT;
-  assert_int_equal(cli_csv_put_field(&b, in, n, NULL), FLOE_OK);
+  assert_int_equal(col_csv_put_field(&b, in, n, NULL), FLOE_OK);
   assert_int_equal(b.len, strlen(want));
   assert_memory_equal(b.data, want, b.len);
   fbuf_free(&b);
@@ -229,7 +230,7 @@ static void test_json_string(void **state) {
   (void)state;
   fbuf b = FBUF_INIT;
   assert_int_equal(
-      cli_json_put_string(&b, "a\"b\\c\n\x01\x7f\xc3\xa9", 10, NULL), FLOE_OK);
+      col_json_put_string(&b, "a\"b\\c\n\x01\x7f\xc3\xa9", 10, NULL), FLOE_OK);
   const char *want = "\"a\\\"b\\\\c\\n\\u0001\x7f\xc3\xa9\"";
   assert_int_equal(b.len, strlen(want));
   assert_memory_equal(b.data, want, b.len);

@@ -223,11 +223,25 @@ static void test_keyless_duplicates(void **state) {
   EOK(floe_delete(f->t, 4, 4, f->o, E));
   floe_error e;
   assert_int_equal(floe_commit(f->t, 4, 40, &e), FLOE_ENOTFOUND);
+  /* three copies in a file: deletes tell candidates apart by reading */
+  for (int k = 0; k < 3; k++) {
+    ins(f, 6, 9, "tri", 9);
+    ins(f, 6, 9, "tri", 10); /* same id, different row: a near miss */
+  }
+  EOK(floe_commit(f->t, 6, 60, E));
+  EOK(floe_table_flush(f->t, E));
+  erow_set(f->o, 9, "tri", 1, 9);
+  EOK(floe_delete(f->t, 7, 7, f->o, E));
+  EOK(floe_delete(f->t, 7, 7, f->o, E));
+  EOK(floe_commit(f->t, 7, 70, E));
+  eset_add(&want, 9, "tri", 1, 9);
+  for (int k = 0; k < 3; k++) eset_add(&want, 9, "tri", 1, 10);
+  CHECK(f, &want);
   /* an update of a row without a key needs the old row */
   erow_set(f->o, 1, "dup", 1, 7);
   erow_set(f->r, 1, "changed", 1, 8);
-  EOK(floe_update(f->t, 5, 5, f->o, f->r, E));
-  EOK(floe_commit(f->t, 5, 50, E));
+  EOK(floe_update(f->t, 8, 8, f->o, f->r, E));
+  EOK(floe_commit(f->t, 8, 80, E));
   eset_del_id(&want, 1);
   eset_add(&want, 1, "changed", 1, 8);
   CHECK(f, &want);
@@ -562,6 +576,80 @@ static void test_compaction(void **state) {
   eset_free(&want);
 }
 
+/* The one .tidx file name in dir (or "" when there is not exactly one). */
+static void only_index(const char *dir, char *out, size_t n) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  struct dirent *e;
+  int k = 0;
+  out[0] = 0;
+  while ((e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (l > 5 && !strcmp(e->d_name + l - 5, ".tidx")) {
+      k++;
+      snprintf(out, n, "%s", e->d_name);
+    }
+  }
+  closedir(d);
+  if (k != 1) out[0] = 0;
+}
+
+static void test_index_merge(void **state) {
+  efx *f = *state;
+  efx_drop_rows(f);
+  EOK(floe_table_close(f->t, E));
+  f->cfg.compact_interval_ms = 0;
+  f->cfg.housekeeping_interval_ms = 0;
+  efx_open(f, 1);
+  eset want = {0, 0, NULL};
+  for (int k = 0; k < 12; k++) {
+    for (int i = 0; i < 5; i++) {
+      ins(f, (uint32_t)k + 1, k * 10 + i, "m", i);
+      eset_add(&want, k * 10 + i, "m", 1, i);
+    }
+    EOK(floe_commit(f->t, (uint32_t)k + 1, (uint64_t)k + 1, E));
+    EOK(floe_table_flush(f->t, E));
+  }
+  EOK(floe_table_tick(f->t, 1, NULL, E));
+  char ixdir[128], name[128], again[128];
+  snprintf(ixdir, sizeof ixdir, "%s/.floe/public.t/index", f->dir);
+  only_index(ixdir, name, sizeof name);
+  assert_true(name[0] != 0); /* twelve indexes became one */
+  for (int k = 0; k < 12; k++) {
+    del(f, 100, k * 10 + k % 5);
+    eset_del_id(&want, k * 10 + k % 5);
+  }
+  EOK(floe_commit(f->t, 100, 100, E));
+  CHECK(f, &want);
+  EOK(floe_table_flush(f->t, E));
+  efx_drop_rows(f);
+  EOK(floe_table_close(f->t, E));
+  efx_open(f, 1);
+  only_index(ixdir, again, sizeof again);
+  assert_string_equal(name, again); /* reused, not rebuilt */
+  CHECK(f, &want);
+  for (int k = 0; k < 12; k++) {
+    del(f, 101, k * 10 + (k + 1) % 5);
+    eset_del_id(&want, k * 10 + (k + 1) % 5);
+  }
+  EOK(floe_commit(f->t, 101, 101, E));
+  CHECK(f, &want);
+  /* a lost index file is rebuilt from the data files */
+  efx_drop_rows(f);
+  EOK(floe_table_close(f->t, E));
+  char path[300];
+  snprintf(path, sizeof path, "%s/%s", ixdir, name);
+  unlink(path);
+  efx_open(f, 1);
+  del(f, 102, 32);
+  del(f, 102, 110);
+  eset_del_id(&want, 32);
+  eset_del_id(&want, 110);
+  EOK(floe_commit(f->t, 102, 102, E));
+  CHECK(f, &want);
+  eset_free(&want);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_insert_commit_visible, setup_keyed,
@@ -586,6 +674,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_projection, setup_keyed, teardown),
       cmocka_unit_test_setup_teardown(test_spill, setup_keyed, teardown),
       cmocka_unit_test_setup_teardown(test_compaction, setup_keyed, teardown),
+      cmocka_unit_test_setup_teardown(test_index_merge, setup_keyed, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
