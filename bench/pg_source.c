@@ -70,7 +70,8 @@ static int specs_of(char **names, int n, pgs_table_spec *sp,
     if (!dot) return -1;
     snprintf(buf[i][0], 64, "%.*s", (int)(dot - names[i]), names[i]);
     snprintf(buf[i][1], 64, "%s", dot + 1);
-    sp[i] = (pgs_table_spec){buf[i][0], buf[i][1], NULL, NULL, PGS_COPY_AUTO};
+    sp[i] =
+        (pgs_table_spec){buf[i][0], buf[i][1], NULL, NULL, PGS_COPY_AUTO, NULL};
   }
   return 0;
 }
