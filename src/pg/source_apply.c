@@ -500,13 +500,6 @@ floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
   case PGO_RELATION: {
     pgs_tab *tab = pgs_tab_by_oid(s, m.relation.relid);
     if (!tab || !takes_changes(tab)) return FLOE_OK;
-    /* The walsender tags only a transaction's last write with an LSN
-     * (WalSndPrepareWrite: InvalidXLogRecPtr unless last_write), so a
-     * Relation message arrives with 0. Its transaction's commit LSN (from
-     * Begin) orders it as well: a replayed transaction's commit lies below
-     * the schema the table follows. Inside a stream the commit is not known
-     * yet: every commit delivered so far precedes it. */
-    if (wal_start == 0) wal_start = in_stream ? s->pos : s->cur.final_lsn;
     if (tab->spool) {
       floe_error e;
       uint64_t fin = !in_stream && s->in_txn ? s->cur.final_lsn : 0;
@@ -515,7 +508,10 @@ floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
         pgs_tab_set_state(s, tab, PGS_ERROR, e.msg);
       return FLOE_OK;
     }
-    /* inside a non-streamed transaction that is a replay for this table */
+    /* The walsender tags only a transaction's last write with an LSN
+     * (Relation messages come with 0), so staleness is judged by the
+     * transaction: a non-streamed one whose commit (Begin's final LSN) lies
+     * below the table's applied LSN is a replay for this table */
     bool stale =
         !in_stream && s->in_txn && s->cur.final_lsn < floe_applied_lsn(tab->t);
     return relation_msg(s, tab, stale, &m);

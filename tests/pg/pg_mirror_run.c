@@ -39,6 +39,18 @@
 #include "pg/relinfo.h"
 #include "pg/source.h"
 
+/* ASan's shadow memory and quarantine make RSS meaningless */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) {
   (void)sig;
@@ -363,6 +375,7 @@ static void status_text(pgs_source *s, fbuf *o) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   fbuf_printf(o, NULL, "maxrss_kb %ld\n", ru.ru_maxrss);
+  fbuf_printf(o, NULL, "sanitized %d\n", SANITIZED);
   fbuf_printf(o, NULL, "cpu_s %.3f\n",
               (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                   (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
