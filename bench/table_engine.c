@@ -83,6 +83,7 @@ typedef struct bench {
   _Atomic int stop;
   int64_t last_probe;
   samples lat[2];
+  samples commit_ns[2]; /* every floe_commit call's duration (ingest) */
   pthread_mutex_t lat_mu;
 } bench;
 
@@ -138,6 +139,15 @@ static void commit(bench *b) {
     atomic_store_explicit(&b->probe_lsn, b->lsn, memory_order_release);
   }
   TRY("commit", floe_commit(b->t, b->xid, b->lsn, &e_));
+  int64_t t1 = now_ns();
+  samples *c =
+      &b->commit_ns[atomic_load_explicit(&b->phase, memory_order_relaxed)];
+  if (c->n == c->cap) {
+    c->cap = c->cap ? c->cap * 2 : 65536;
+    c->v = realloc(c->v, c->cap * sizeof *c->v);
+    if (!c->v) die("out of memory", NULL);
+  }
+  c->v[c->n++] = t1 - t0;
   b->xid++;
 }
 
@@ -196,6 +206,13 @@ static void *maint_main(void *arg) {
 static int cmp_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return x < y ? -1 : x > y;
+}
+
+static double max_us(samples *s) {
+  int64_t m = 0;
+  for (size_t i = 0; i < s->n; i++)
+    if (s->v[i] > m) m = s->v[i];
+  return (double)m / 1000.0;
 }
 
 static double pct_us(samples *s, double p) {
@@ -317,7 +334,9 @@ int main(int argc, char **argv) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double own_mib = (double)((size_t)(max_keys + 7) / 8 +
-                            (b.lat[0].cap + b.lat[1].cap) * sizeof(int64_t)) /
+                            (b.lat[0].cap + b.lat[1].cap + b.commit_ns[0].cap +
+                             b.commit_ns[1].cap) *
+                                sizeof(int64_t)) /
                    1048576.0;
 
   printf("rows=%" PRId64 " changes=%" PRId64 "\n", rows, changes);
@@ -328,10 +347,17 @@ int main(int argc, char **argv) {
          mix_s, changes ? (double)changes / mix_s : 0,
          changes ? (double)(t_end - t_mix) / (double)changes : 0, ups, dels,
          insn);
-  printf("fresh_load_n=%zu fresh_load_p50_us=%.1f fresh_load_p99_us=%.1f\n",
-         b.lat[0].n, pct_us(&b.lat[0], 0.5), pct_us(&b.lat[0], 0.99));
-  printf("fresh_mixed_n=%zu fresh_mixed_p50_us=%.1f fresh_mixed_p99_us=%.1f\n",
-         b.lat[1].n, pct_us(&b.lat[1], 0.5), pct_us(&b.lat[1], 0.99));
+  const char *ph[2] = {"load", "mixed"};
+  for (int i = 0; i < 2; i++) {
+    printf("fresh_%s_n=%zu fresh_%s_p50_us=%.1f fresh_%s_p99_us=%.1f "
+           "fresh_%s_max_us=%.1f\n",
+           ph[i], b.lat[i].n, ph[i], pct_us(&b.lat[i], 0.5), ph[i],
+           pct_us(&b.lat[i], 0.99), ph[i], max_us(&b.lat[i]));
+    printf("commit_%s_n=%zu commit_%s_p50_us=%.1f commit_%s_p99_us=%.1f "
+           "commit_%s_max_us=%.1f\n",
+           ph[i], b.commit_ns[i].n, ph[i], pct_us(&b.commit_ns[i], 0.5), ph[i],
+           pct_us(&b.commit_ns[i], 0.99), ph[i], max_us(&b.commit_ns[i]));
+  }
   printf("index_bytes=%" PRId64 " index_rows=%" PRId64 " index_bpr=%.2f\n",
          st.index_bytes, st.index_rows,
          st.index_rows ? (double)st.index_bytes / (double)st.index_rows : 0);
@@ -349,8 +375,10 @@ int main(int argc, char **argv) {
   TRY("close", floe_table_close(b.t, &e_));
   printf("close_s=%.3f\n", (double)(now_ns() - t_close) / 1e9);
   free(b.live);
-  free(b.lat[0].v);
-  free(b.lat[1].v);
+  for (int i = 0; i < 2; i++) {
+    free(b.lat[i].v);
+    free(b.commit_ns[i].v);
+  }
   pthread_mutex_destroy(&b.lat_mu);
   return 0;
 }

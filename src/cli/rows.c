@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 
@@ -73,8 +74,17 @@ int cli_split_columns(const char *cmd, const char *columns, char **list,
 int cli_parse_format(const char *cmd, const char *format, bool binary,
                      col_format *fmt) {
   int f = format ? col_format_parse(format) : COL_FMT_CSV;
-  if (f == COL_FMT_CSV || f == COL_FMT_JSONL ||
-      (binary && (f == COL_FMT_ARROW || f == COL_FMT_PARQUET))) {
+  if (f == COL_FMT_CSV || f == COL_FMT_JSONL) {
+    *fmt = (col_format)f;
+    return -1;
+  }
+  if (binary && (f == COL_FMT_ARROW || f == COL_FMT_PARQUET)) {
+    /* bytes that would garble a terminal are refused up front */
+    if (isatty(STDOUT_FILENO))
+      return cli_usage_error(cmd,
+                             "--format %s is binary: redirect standard "
+                             "output to a file or a pipe",
+                             format);
     *fmt = (col_format)f;
     return -1;
   }

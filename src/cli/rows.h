@@ -27,8 +27,9 @@ int cli_split_columns(const char *cmd, const char *columns, char **list,
                       const char ***names, int *n);
 
 /* Parses a --format value (NULL = csv) into *fmt; only csv and jsonl
- * unless binary (then arrow and parquet too). Returns -1 on success, else
- * the exit code of the usage error it printed naming cmd. */
+ * unless binary (then arrow and parquet too, refused when standard output
+ * is a terminal). Returns -1 on success, else the exit code of the usage
+ * error it printed naming cmd. */
 int cli_parse_format(const char *cmd, const char *format, bool binary,
                      col_format *fmt);
 

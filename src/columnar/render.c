@@ -668,7 +668,8 @@ static floe_status stream_error(struct ArrowArrayStream *in, int rc,
 }
 
 struct col_stream_render {
-  struct ArrowArrayStream *in; /* released at free */
+  struct ArrowArrayStream *in; /* &moved: released at free */
+  struct ArrowArrayStream moved;
   col_schema *schema;
   col_render *r;
 import im;
@@ -701,7 +702,12 @@ floe_status col_stream_render_open(struct ArrowArrayStream *in,
     in->release(in);
     return ferr_nomem(err, sizeof *sr);
   }
-  sr->in = in;
+  /* moved in (the Arrow way: the caller's struct is left released), so the
+   * caller's struct may be a local that goes out of scope */
+  sr->moved = *in;
+  in->release = NULL;
+  sr->in = &sr->moved;
+  in = sr->in;
   struct ArrowSchema as;
   memset(&as, 0, sizeof as);
   floe_status st = FLOE_OK;

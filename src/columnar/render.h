@@ -24,7 +24,9 @@
  * conditions (column = canonical text value, ANDed) select rows first, then
  * the projection picks and orders the output columns; a key column need not
  * be in the projection. The output schema keeps each field's id, name,
- * type and nullability.
+ * type and nullability. (A daemon answering SCAN thus scans every column,
+ * floe_scan with none named, and passes the request's columns and keys
+ * here.)
  *
  * Bytes reach the sink in pieces of about chunk_bytes (a daemon sends one
  * data frame per write); col_render_finish writes the rest. A sink error
@@ -134,11 +136,12 @@ floe_status col_render_stream(struct ArrowArrayStream *in,
 /*
  * The same, one input batch at a time, for a producer that renders as its
  * consumer reads (the daemon's SCAN stream, under backpressure): open takes
- * the stream (it is released by col_stream_render_free, or at once when
- * open fails) and writes the output's start (csv header, arrow schema) to
- * the buffer; each step renders the next array of the stream, or, past the
- * last one, finishes the output and sets *done. Bytes reach write as in
- * col_render (chunks of about chunk_bytes, the rest at the end).
+ * the stream (moved out of *in, which is left released: it may be a local;
+ * released by col_stream_render_free, or at once when open fails) and writes
+ * the output's start (csv header, arrow schema) to the buffer; each step
+ * renders the next array of the stream, or, past the last one, finishes the
+ * output and sets *done. Bytes reach write as in col_render (chunks of about
+ * chunk_bytes, the rest at the end).
  */
 typedef struct col_stream_render col_stream_render;
 floe_status col_stream_render_open(struct ArrowArrayStream *in,

@@ -286,6 +286,13 @@ static floe_status orphan_key(void *ctx, const char *key, uint64_t size,
 
 floe_status ice_table_remove_orphans(ice_table *t, int64_t older_than_ms,
                                      int64_t *removed, floe_error *err) {
+  return ice_table_remove_orphans_keep(t, older_than_ms, NULL, NULL, removed,
+                                       err);
+}
+
+floe_status ice_table_remove_orphans_keep(ice_table *t, int64_t older_than_ms,
+                                          ice_keep_fn keep, void *arg,
+                                          int64_t *removed, floe_error *err) {
   if (removed) *removed = 0;
   /* the newest metadata: a file a commit that just landed references is
    * not an orphan */
@@ -327,6 +334,9 @@ floe_status ice_table_remove_orphans(ice_table *t, int64_t older_than_ms,
                      err);
   int64_t count = 0;
   for (int i = 0; !st && i < o.nvictims; i++) {
+    /* asked last: a file the caller made part of its table after the
+     * listing is spared */
+    if (keep && keep(arg, o.victims[i])) continue;
     st = fstore_del(t->cat->store, o.victims[i], err);
     if (st == FLOE_ENOTFOUND) {
       ferr_clear(err);

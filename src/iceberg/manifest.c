@@ -8,6 +8,7 @@
 
 #include "iceberg/avro.h"
 #include "iceberg/partition.h"
+#include "util/hash.h"
 
 /* ================= ownership helpers ================= */
 
@@ -760,17 +761,9 @@ static floe_status check_entry(const ice_manifest_entry *e, int content,
   return FLOE_OK;
 }
 
-static floe_status encode_entry(fbuf *b, const ice_manifest_entry *e,
-                                int64_t snapshot_id, const col_dtype *pt,
-                                floe_error *err) {
-  const ice_data_file *f = &e->file;
-  int64_t sid = e->snapshot_id;
-  /* the snapshot adding the manifest is known: write it, as Java does */
-  if (sid == ICE_NONE && e->status == ICE_STATUS_ADDED) sid = snapshot_id;
-  FLOE_TRY(avro_put_int(b, e->status, err));
-  FLOE_TRY(put_opt_long(b, sid, err));
-  FLOE_TRY(put_opt_long(b, e->sequence_number, err));
-  FLOE_TRY(put_opt_long(b, e->file_sequence_number, err));
+/* The data_file record (field 2) of an entry. */
+static floe_status encode_file(fbuf *b, const ice_data_file *f,
+                               const col_dtype *pt, floe_error *err) {
   FLOE_TRY(avro_put_int(b, f->content, err));
   FLOE_TRY(avro_put_string(b, f->file_path, err));
   FLOE_TRY(avro_put_string(b, f->file_format, err));
@@ -806,6 +799,21 @@ static floe_status encode_entry(fbuf *b, const ice_manifest_entry *e,
   FLOE_TRY(put_opt_string(b, f->referenced_data_file, err));
   FLOE_TRY(put_opt_long(b, f->content_offset, err));
   return put_opt_long(b, f->content_size_in_bytes, err);
+}
+
+/* An entry; pre (may be NULL) is e->file already encoded by encode_file. */
+static floe_status encode_entry(fbuf *b, const ice_manifest_entry *e,
+                                int64_t snapshot_id, const col_dtype *pt,
+                                const fbuf *pre, floe_error *err) {
+  int64_t sid = e->snapshot_id;
+  /* the snapshot adding the manifest is known: write it, as Java does */
+  if (sid == ICE_NONE && e->status == ICE_STATUS_ADDED) sid = snapshot_id;
+  FLOE_TRY(avro_put_int(b, e->status, err));
+  FLOE_TRY(put_opt_long(b, sid, err));
+  FLOE_TRY(put_opt_long(b, e->sequence_number, err));
+  FLOE_TRY(put_opt_long(b, e->file_sequence_number, err));
+  if (pre) return fbuf_append(b, pre->data, pre->len, err);
+  return encode_file(b, &e->file, pt, err);
 }
 
 /* Partition field summaries over all entries (as Java's PartitionSummary:
@@ -894,54 +902,112 @@ static floe_status fill_summary(ice_manifest_file *m,
   return st;
 }
 
-floe_status ice_manifest_write(const ice_schema *schema,
-                               const ice_partition_spec *spec, int content,
-                               const ice_manifest_entry *entries, int n,
-                               int64_t snapshot_id, fbuf *out,
-                               ice_manifest_file *summary, floe_error *err) {
+/* What encoding a manifest for one (schema, spec) needs, built once: the
+ * partition result types, the entry schema and the header texts. */
+struct ice_manifest_coder {
+  const ice_partition_spec *spec; /* borrowed */
+  int32_t schema_id;
+  col_dtype *pt;
+  char *ejson;
+  fbuf sj, pj;
+  uint64_t key;
+};
+
+void ice_manifest_coder_free(ice_manifest_coder *c) {
+  if (!c) return;
+  free(c->pt);
+  free(c->ejson);
+  fbuf_free(&c->sj);
+  fbuf_free(&c->pj);
+  free(c);
+}
+
+floe_status ice_manifest_coder_new(const ice_schema *schema,
+                                   const ice_partition_spec *spec,
+                                   ice_manifest_coder **out, floe_error *err) {
+  *out = NULL;
+  ice_manifest_coder *c = calloc(1, sizeof *c);
+  if (!c) return ferr_nomem(err, sizeof *c);
+  c->spec = spec;
+  c->schema_id = schema->schema_id;
+  c->pt = calloc((size_t)spec->nfields + 1, sizeof *c->pt);
+  floe_status st =
+      c->pt ? FLOE_OK
+            : ferr_nomem(err, sizeof *c->pt * ((size_t)spec->nfields + 1));
+  if (!st) st = partition_types(schema, spec, c->pt, err);
+  if (!st) st = entry_schema_json(spec, c->pt, &c->ejson, err);
+  if (!st) st = ice_schema_write_json(schema, &c->sj, err);
+  if (!st) st = ice_spec_fields_write_json(spec, &c->pj, err);
+  if (st) {
+    ice_manifest_coder_free(c);
+    return st;
+  }
+  /* the entry schema fixes every byte of the encoding; | 1: never 0 */
+  c->key = fhash64(c->ejson, strlen(c->ejson)) | 1;
+  *out = c;
+  return FLOE_OK;
+}
+
+uint64_t ice_manifest_coder_key(const ice_manifest_coder *c) { return c->key; }
+
+floe_status ice_manifest_encode_file(const ice_manifest_coder *c,
+                                     const ice_data_file *f, fbuf *out,
+                                     floe_error *err) {
+  if (f->npartition != c->spec->nfields)
+    return ferr_set(err, FLOE_EINVAL,
+                    "%d partition values for a spec of %d fields",
+                    f->npartition, c->spec->nfields);
+  size_t start = out->len;
+  floe_status st = encode_file(out, f, c->pt, err);
+  if (st) out->len = start;
+  return st;
+}
+
+floe_status ice_manifest_write_coded(const ice_manifest_coder *c, int content,
+                                     const ice_manifest_entry *entries,
+                                     const fbuf *const *pre, int n,
+                                     int64_t snapshot_id, fbuf *out,
+                                     ice_manifest_file *summary,
+                                     floe_error *err) {
   if (content != ICE_MANIFEST_DATA && content != ICE_MANIFEST_DELETES)
     return ferr_set(err, FLOE_EINVAL, "manifest content %d", content);
   if (n < 0 || (n > 0 && !entries))
     return ferr_set(err, FLOE_EINVAL, "manifest: %d entries", n);
+  const ice_partition_spec *spec = c->spec;
   int np = spec->nfields;
-  col_dtype *pt = calloc((size_t)np + 1, sizeof *pt);
-  if (!pt) return ferr_nomem(err, sizeof *pt * ((size_t)np + 1));
-  char *ejson = NULL;
-  fbuf sj = FBUF_INIT, pj = FBUF_INIT;
   avro_writer *w = NULL;
   size_t start = out->len;
   ice_manifest_file sum;
   memset(&sum, 0, sizeof sum);
-  floe_status st = partition_types(schema, spec, pt, err);
+  floe_status st = FLOE_OK;
   for (int i = 0; i < n && !st; i++) {
     st = check_entry(&entries[i], content, np, err);
     if (st) st = ferr_prefix(err, st, "manifest entry %d", i);
   }
-  if (!st) st = entry_schema_json(spec, pt, &ejson, err);
-  if (!st) st = ice_schema_write_json(schema, &sj, err);
-  if (!st) st = ice_spec_fields_write_json(spec, &pj, err);
   if (!st) {
     char sid[16], pid[16];
-    snprintf(sid, sizeof sid, "%" PRId32, schema->schema_id);
+    snprintf(sid, sizeof sid, "%" PRId32, c->schema_id);
     snprintf(pid, sizeof pid, "%" PRId32, spec->spec_id);
     const char *ct = content == ICE_MANIFEST_DATA ? "data" : "deletes";
     avro_meta_entry meta[] = {
-        {"schema", sj.data, sj.len},
+        {"schema", c->sj.data, c->sj.len},
         {"schema-id", sid, strlen(sid)},
-        {"partition-spec", pj.data, pj.len},
+        {"partition-spec", c->pj.data, c->pj.len},
         {"partition-spec-id", pid, strlen(pid)},
         {"format-version", "3", 1},
         {"content", ct, strlen(ct)},
     };
     avro_writer_opts o;
     memset(&o, 0, sizeof o);
-    o.schema_json = ejson;
+    o.schema_json = c->ejson;
     /* Delete manifests are uncompressed: DVs land on random files, so a
-     * commit rewrites every live DV entry, and deflate (even level 1) was
-     * two thirds of that rewrite (bench/iceberg_commits, commit 1,000:
-     * 1.7 -> 0.7 ms for 55 -> 233 KB). Data manifests are written once
-     * and rarely rewritten: deflate level 1, several times faster than
-     * the default for a few percent more bytes on their repetitive paths. */
+     * commit rewrites every live DV entry of the manifests it touches,
+     * and with the entries' bytes copied (pre) deflate would be nearly all
+     * of that rewrite's CPU (bench/iceberg_commits, commit 1,000: level-1
+     * deflate took it from 0.7 to 1.7 ms for 233 -> 55 KB). Data manifests
+     * are written once and rarely rewritten: deflate level 1, several
+     * times faster than the default for a few percent more bytes on their
+     * repetitive paths. */
     o.codec =
         content == ICE_MANIFEST_DELETES ? AVRO_CODEC_NULL : AVRO_CODEC_DEFLATE;
     o.deflate_level = 1;
@@ -951,14 +1017,14 @@ floe_status ice_manifest_write(const ice_schema *schema,
     st = avro_writer_open(&o, out, &w, err);
   }
   for (int i = 0; i < n && !st; i++) {
-    st = encode_entry(avro_writer_record_buf(w), &entries[i], snapshot_id, pt,
-                      err);
+    st = encode_entry(avro_writer_record_buf(w), &entries[i], snapshot_id,
+                      c->pt, pre ? pre[i] : NULL, err);
     if (!st) st = avro_writer_commit_record(w, err);
     if (st) st = ferr_prefix(err, st, "manifest entry %d", i);
   }
   if (!st) st = avro_writer_finish(w, err);
   if (!st && summary)
-    st = fill_summary(&sum, spec, content, entries, n, snapshot_id, pt, err);
+    st = fill_summary(&sum, spec, content, entries, n, snapshot_id, c->pt, err);
   if (!st && summary) {
     sum.manifest_length = (int64_t)(out->len - start);
     *summary = sum;
@@ -967,10 +1033,21 @@ floe_status ice_manifest_write(const ice_schema *schema,
   }
   if (st) out->len = start;
   avro_writer_free(w);
-  fbuf_free(&sj);
-  fbuf_free(&pj);
-  free(ejson);
-  free(pt);
+  return st;
+}
+
+floe_status ice_manifest_write(const ice_schema *schema,
+                               const ice_partition_spec *spec, int content,
+                               const ice_manifest_entry *entries, int n,
+                               int64_t snapshot_id, fbuf *out,
+                               ice_manifest_file *summary, floe_error *err) {
+  if (content != ICE_MANIFEST_DATA && content != ICE_MANIFEST_DELETES)
+    return ferr_set(err, FLOE_EINVAL, "manifest content %d", content);
+  ice_manifest_coder *c = NULL;
+  FLOE_TRY(ice_manifest_coder_new(schema, spec, &c, err));
+  floe_status st = ice_manifest_write_coded(c, content, entries, NULL, n,
+                                            snapshot_id, out, summary, err);
+  ice_manifest_coder_free(c);
   return st;
 }
 

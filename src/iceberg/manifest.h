@@ -136,6 +136,40 @@ floe_status ice_manifest_write(const ice_schema *schema,
                                int64_t snapshot_id, fbuf *out,
                                ice_manifest_file *summary, floe_error *err);
 
+/*
+ * Encoding reuse for rewrites. A commit that rewrites a manifest copies most
+ * entries unchanged (EXISTING, explicit ids), and an entry's data_file record
+ * encodes to the same bytes every time: a writer may keep them and pass them
+ * back instead of encoding again. A coder holds what the encoding depends on
+ * (the partition result types over schema + spec, the entry schema) and the
+ * header texts, built once. Its key identifies the encoding: bytes made by
+ * ice_manifest_encode_file under one key are valid for any coder with the
+ * same key (never 0).
+ *
+ * Ownership: the coder borrows spec (it must outlive the coder); free with
+ * ice_manifest_coder_free.
+ */
+typedef struct ice_manifest_coder ice_manifest_coder;
+floe_status ice_manifest_coder_new(const ice_schema *schema,
+                                   const ice_partition_spec *spec,
+                                   ice_manifest_coder **out, floe_error *err);
+void ice_manifest_coder_free(ice_manifest_coder *c);
+uint64_t ice_manifest_coder_key(const ice_manifest_coder *c);
+/* Appends f's data_file record (field 2) as the writer encodes it. */
+floe_status ice_manifest_encode_file(const ice_manifest_coder *c,
+                                     const ice_data_file *f, fbuf *out,
+                                     floe_error *err);
+/* ice_manifest_write through a coder. pre (may be NULL, and so may pre[i])
+ * gives entry i's data_file record as ice_manifest_encode_file gave it for
+ * entries[i].file under this coder's key: it is copied, not encoded (the
+ * caller vouches that the bytes match; the entry is still checked). */
+floe_status ice_manifest_write_coded(const ice_manifest_coder *c, int content,
+                                     const ice_manifest_entry *entries,
+                                     const fbuf *const *pre, int n,
+                                     int64_t snapshot_id, fbuf *out,
+                                     ice_manifest_file *summary,
+                                     floe_error *err);
+
 /* Calls fn for each entry of the manifest in p[0..n); mf (may be NULL)
  * supplies inherited snapshot id, sequence numbers and first_row_id. The
  * entry is only valid during the call (fn copies what it keeps). */

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1894,109 +1895,266 @@ static void empty_array(jw *w, const char *key) {
   jw_arr_end(w);
 }
 
-/* One cached snapshot: its compact JSON and the fields a hit re-checks
- * (ids are random 63-bit values, so a stale entry is only possible if a
- * table were replaced under the same handle; the check keeps that exact). */
-typedef struct jc_ent {
-  int64_t sid, seq, ts;
-  char *list; /* manifest list path (owned) */
-  char *text; /* compact JSON (owned) */
-  size_t len;
-} jc_ent;
+/*
+ * The render cache (ice_md_jcache). A commit's document is the last one
+ * plus a snapshot and a log entry or two, so the cache keeps the last
+ * compact document and, per array element of the three arrays that grow
+ * (snapshots, snapshot-log, metadata-log), what its text is a pure function
+ * of and where the text sits. The next render copies every element found
+ * again, in runs: consecutive elements of the last document that are
+ * consecutive again (the usual case: all but the newest) go out in one
+ * memcpy. Only new elements are rendered. The two document buffers
+ * alternate, so a render reuses the memory of the one before last.
+ */
+enum { JC_SNAPS, JC_SLOG, JC_MLOG, JC_NSETS };
 
-/* Open addressing by snapshot id; rebuilt by every write from md's
- * snapshots, so it never holds more than one metadata's worth. */
+/* One element: its key fields (snapshots: id, sequence number, timestamp
+ * and manifest list; snapshot-log: id, timestamp; metadata-log: timestamp
+ * and file) and its text at doc[off, off + len). Snapshots are immutable and
+ * their ids random 63-bit values, so id + sequence number + timestamp +
+ * manifest list pin a snapshot's text (only a table replaced under the same
+ * handle could reuse an id; the extra fields keep even that exact). */
+typedef struct jc_rec {
+  int64_t a, b, c;
+  char *s; /* owned; NULL when none (or moved to a later record) */
+  size_t off, len;
+} jc_rec;
+
+typedef struct jc_set {
+  size_t n, cap;
+  jc_rec *r;
+  size_t hcap; /* power of two; 0 = no index */
+  uint32_t *h; /* record index + 1 by hash of a; 0 = free */
+} jc_set;
+
 struct ice_md_jcache {
-  size_t cap; /* power of two, 0 when empty */
-  size_t n;
-  jc_ent *ents;    /* sid 0 marks a free slot (snapshot ids are positive) */
-  size_t last_len; /* of the last document: reserved up front next time */
+  fbuf doc[2];
+  int cur;    /* doc[cur] holds the last document */
+  bool valid; /* the sets describe doc[cur] */
+  jc_set set[JC_NSETS];
 };
 
 ice_md_jcache *ice_md_jcache_new(void) {
   return calloc(1, sizeof(ice_md_jcache));
 }
 
-static void jc_clear_ents(jc_ent *e, size_t cap) {
-  for (size_t i = 0; i < cap; i++) {
-    free(e[i].list);
-    free(e[i].text);
-  }
-  free(e);
+static void jc_set_free(jc_set *s) {
+  for (size_t i = 0; i < s->n; i++) free(s->r[i].s);
+  free(s->r);
+  free(s->h);
+  memset(s, 0, sizeof *s);
 }
 
 void ice_md_jcache_free(ice_md_jcache *c) {
   if (!c) return;
-  jc_clear_ents(c->ents, c->cap);
+  for (int i = 0; i < JC_NSETS; i++) jc_set_free(&c->set[i]);
+  fbuf_free(&c->doc[0]);
+  fbuf_free(&c->doc[1]);
   free(c);
 }
 
-static size_t jc_slot(const jc_ent *e, size_t cap, int64_t sid) {
-  uint64_t h = (uint64_t)sid * 0x9E3779B97F4A7C15ull;
-  size_t i = (size_t)(h >> 17) & (cap - 1);
-  while (e[i].sid != 0 && e[i].sid != sid) i = (i + 1) & (cap - 1);
-  return i;
+static size_t jc_hash(int64_t a, size_t cap) {
+  uint64_t h = (uint64_t)a * 0x9E3779B97F4A7C15ull;
+  return (size_t)(h >> 17) & (cap - 1);
+}
+
+/* Indexes s's records by a (duplicates each get a slot). */
+static floe_status jc_index(jc_set *s, floe_error *err) {
+  size_t cap = 16;
+  while (cap < s->n * 2) cap *= 2;
+  if (cap != s->hcap) {
+    free(s->h);
+    s->hcap = 0;
+    s->h = malloc(cap * sizeof *s->h);
+    if (!s->h) return ferr_nomem(err, cap * sizeof *s->h);
+    s->hcap = cap;
+  }
+  memset(s->h, 0, cap * sizeof *s->h);
+  for (size_t i = 0; i < s->n; i++) {
+    size_t k = jc_hash(s->r[i].a, cap);
+    while (s->h[k]) k = (k + 1) & (cap - 1);
+    s->h[k] = (uint32_t)i + 1;
+  }
+  return FLOE_OK;
+}
+
+/* One element being written: its key fields. */
+typedef struct jc_key {
+  int64_t a, b, c;
+  const char *s;
+} jc_key;
+
+static bool jc_match(const jc_rec *r, const jc_key *k) {
+  if (r->a != k->a || r->b != k->b || r->c != k->c) return false;
+  if (!k->s) return true;
+  return r->s && strcmp(r->s, k->s) == 0;
+}
+
+/* Copying one array of the last document into the new one. */
+typedef struct jc_arr {
+  jc_set *old;          /* NULL: nothing cached */
+  const char *odoc;     /* the last document */
+  jc_set *nw;           /* records of the document being written */
+  bool open;            /* a run of old records [lo, hi] is pending */
+  size_t lo, hi, first; /* first: its first record in nw */
+} jc_arr;
+
+static void jc_push(jw *w, jc_arr *r, const jc_rec *rec) {
+  if (w->st != FLOE_OK) return;
+  jc_set *s = r->nw;
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    void *p = realloc(s->r, cap * sizeof *s->r);
+    if (!p) {
+      w->st = ferr_nomem(w->err, cap * sizeof *s->r);
+      free(rec->s);
+      return;
+    }
+    s->r = p;
+    s->cap = cap;
+  }
+  s->r[s->n++] = *rec;
+}
+
+/* Writes the pending run (one raw value: the elements with the commas
+ * between them) and moves its records' offsets into the new document. */
+static void jc_flush(jw *w, jc_arr *r) {
+  if (!r->open) return;
+  r->open = false;
+  const jc_rec *lo = &r->old->r[r->lo], *hi = &r->old->r[r->hi];
+  size_t from = lo->off, n = hi->off + hi->len - from;
+  jw_raw(w, r->odoc + from, n);
+  if (w->st != FLOE_OK) return;
+  size_t base = w->out->len - n;
+  for (size_t i = r->first; i < r->nw->n; i++)
+    r->nw->r[i].off = base + (r->nw->r[i].off - from);
+}
+
+/* Looks k up among the last document's elements; -1 when it is new. */
+static ptrdiff_t jc_find(const jc_arr *r, const jc_key *k) {
+  const jc_set *o = r->old;
+  if (!o || !o->n) return -1;
+  /* the usual case: the element after the previous one */
+  if (r->open && r->hi + 1 < o->n && jc_match(&o->r[r->hi + 1], k))
+    return (ptrdiff_t)r->hi + 1;
+  if (!o->hcap) return -1;
+  for (size_t h = jc_hash(k->a, o->hcap); o->h[h]; h = (h + 1) & (o->hcap - 1))
+    if (jc_match(&o->r[o->h[h] - 1], k)) return (ptrdiff_t)o->h[h] - 1;
+  return -1;
+}
+
+/* One element: copied from the last document when it was there (else
+ * rendered by fn into a scratch buffer), recorded for the next render. */
+static void jc_elem(jw *w, jc_arr *r, const jc_key *k,
+                    void (*fn)(jw *, const void *), const void *arg) {
+  if (w->st != FLOE_OK) return;
+  ptrdiff_t i = jc_find(r, k);
+  jc_rec rec = {k->a, k->b, k->c, NULL, 0, 0};
+  if (i >= 0) {
+    jc_rec *o = &r->old->r[i];
+    if (!(r->open && (size_t)i == r->hi + 1)) {
+      jc_flush(w, r);
+      r->open = true;
+      r->lo = (size_t)i;
+      r->first = r->nw->n;
+    }
+    r->hi = (size_t)i;
+    rec.off = o->off; /* moved into the new document by jc_flush */
+    rec.len = o->len;
+    /* the key string moves on (a duplicate element copies it) */
+    rec.s = o->s;
+    o->s = NULL;
+    if (!rec.s && k->s && !(rec.s = strdup(k->s))) {
+      w->st = ferr_nomem(w->err, strlen(k->s) + 1);
+      return;
+    }
+    jc_push(w, r, &rec);
+    return;
+  }
+  jc_flush(w, r);
+  fbuf b = FBUF_INIT;
+  jw sw;
+  jw_init(&sw, &b, false, w->err);
+  fn(&sw, arg);
+  w->st = jw_finish(&sw);
+  if (w->st == FLOE_OK) jw_raw(w, (const char *)b.data, b.len);
+  if (w->st == FLOE_OK) {
+    rec.off = w->out->len - b.len;
+    rec.len = b.len;
+    if (k->s && !(rec.s = strdup(k->s)))
+      w->st = ferr_nomem(w->err, strlen(k->s) + 1);
+  }
+  fbuf_free(&b);
+  if (w->st == FLOE_OK) jc_push(w, r, &rec);
 }
 
 static void write_snapshot(jw *w, const ice_snapshot *s);
 
-/* Writes snapshot s through the cache: old holds the previous write's
- * entries (hits are moved out of it), nw the one being built. */
-static void write_snapshot_cached(jw *w, const ice_snapshot *s,
-                                  ice_md_jcache *old, ice_md_jcache *nw) {
-  if (w->st != FLOE_OK) return;
-  jc_ent e = {0};
-  if (old->cap) {
-    jc_ent *o = &old->ents[jc_slot(old->ents, old->cap, s->snapshot_id)];
-    if (o->sid == s->snapshot_id && o->text && o->seq == s->sequence_number &&
-        o->ts == s->timestamp_ms && s->manifest_list &&
-        strcmp(o->list, s->manifest_list) == 0) {
-      e = *o;
-      o->list = o->text = NULL; /* moved; o->sid stays to keep probing */
-    }
-  }
-  if (!e.text) {
-    if (s->snapshot_id <= 0) { /* not cacheable: sid 0 marks free slots */
-      write_snapshot(w, s);
-      return;
-    }
-    fbuf b = FBUF_INIT;
-    jw sw;
-    jw_init(&sw, &b, false, w->err);
-    write_snapshot(&sw, s);
-    w->st = jw_finish(&sw);
-    if (w->st == FLOE_OK) {
-      e.sid = s->snapshot_id;
-      e.seq = s->sequence_number;
-      e.ts = s->timestamp_ms;
-      e.len = b.len;
-      e.text = (char *)fbuf_take(&b);
-      e.list = strdup(s->manifest_list);
-      if (!e.list) {
-        w->st = ferr_nomem(w->err, strlen(s->manifest_list) + 1);
-        free(e.text);
-        return;
-      }
-    } else {
-      fbuf_free(&b);
-      return;
-    }
-  }
-  jw_raw(w, e.text, e.len);
-  size_t i = jc_slot(nw->ents, nw->cap, e.sid);
-  if (nw->ents[i].sid == e.sid) { /* a duplicate id in md: keep the first */
-    free(e.list);
-    free(e.text);
-    return;
-  }
-  nw->ents[i] = e;
-  nw->n++;
+static void emit_snapshot(jw *w, const void *a) { write_snapshot(w, a); }
+
+static void emit_slog(jw *w, const void *a) {
+  const ice_log_entry *l = a;
+  jw_obj_begin(w);
+  jw_kint(w, "timestamp-ms", l->timestamp_ms);
+  jw_kint(w, "snapshot-id", l->snapshot_id);
+  jw_obj_end(w);
+}
+
+static void emit_mlog(jw *w, const void *a) {
+  const ice_log_entry *l = a;
+  jw_obj_begin(w);
+  jw_kint(w, "timestamp-ms", l->timestamp_ms);
+  jw_kstr(w, "metadata-file", l->file ? l->file : "");
+  jw_obj_end(w);
 }
 
 typedef struct md_write_arg {
   const ice_metadata *md;
-  ice_md_jcache *old, *nw; /* NULL: no cache */
+  ice_md_jcache *c; /* NULL: no cache */
+  jc_set *nw;       /* the new records, one set per array */
 } md_write_arg;
+
+/* The elements of one array, through the cache when there is one. */
+static void write_elems(jw *w, const md_write_arg *a, int set, int n,
+                        void (*key)(const void *, jc_key *),
+                        void (*fn)(jw *, const void *), const void *base,
+                        size_t size) {
+  jw_arr_begin(w);
+  jc_arr r = {NULL, NULL, NULL, false, 0, 0, 0};
+  if (a->c) {
+    r.old = a->c->valid ? &a->c->set[set] : NULL;
+    r.odoc = (const char *)a->c->doc[a->c->cur].data;
+    r.nw = &a->nw[set];
+  }
+  for (int i = 0; i < n && w->st == FLOE_OK; i++) {
+    const void *e = (const char *)base + (size_t)i * size;
+    if (!a->c) {
+      fn(w, e);
+      continue;
+    }
+    jc_key k;
+    key(e, &k);
+    jc_elem(w, &r, &k, fn, e);
+  }
+  if (a->c) jc_flush(w, &r);
+  jw_arr_end(w);
+}
+
+static void key_snapshot(const void *e, jc_key *k) {
+  const ice_snapshot *s = e;
+  *k = (jc_key){s->snapshot_id, s->sequence_number, s->timestamp_ms,
+                s->manifest_list ? s->manifest_list : ""};
+}
+
+static void key_slog(const void *e, jc_key *k) {
+  const ice_log_entry *l = e;
+  *k = (jc_key){l->snapshot_id, l->timestamp_ms, 0, NULL};
+}
+
+static void key_mlog(const void *e, jc_key *k) {
+  const ice_log_entry *l = e;
+  *k = (jc_key){l->timestamp_ms, 0, 0, l->file ? l->file : ""};
+}
 
 /* Field order of Java's TableMetadataParser.toJson (1.10/1.11). */
 static void write_metadata(jw *w, const md_write_arg *a) {
@@ -2060,43 +2218,16 @@ static void write_metadata(jw *w, const md_write_arg *a) {
   for (int i = 0; i < md->nrefs; i++) write_ref(w, &md->refs[i]);
   jw_obj_end(w);
   jw_key(w, "snapshots");
-  jw_arr_begin(w);
-  for (int i = 0; i < md->nsnapshots; i++)
-    if (a->nw)
-      write_snapshot_cached(w, &md->snapshots[i], a->old, a->nw);
-    else
-      write_snapshot(w, &md->snapshots[i]);
-  jw_arr_end(w);
+  write_elems(w, a, JC_SNAPS, md->nsnapshots, key_snapshot, emit_snapshot,
+              md->snapshots, sizeof *md->snapshots);
   empty_array(w, "statistics");
   empty_array(w, "partition-statistics");
   jw_key(w, "snapshot-log");
-  jw_arr_begin(w);
-  for (int i = 0; i < md->nsnapshot_log; i++) {
-    if (!w->pretty) { /* one entry per snapshot: formatted in one go */
-      char b[96];
-      int n =
-          snprintf(b, sizeof b, "{\"timestamp-ms\":%lld,\"snapshot-id\":%lld}",
-                   (long long)md->snapshot_log[i].timestamp_ms,
-                   (long long)md->snapshot_log[i].snapshot_id);
-      jw_raw(w, b, (size_t)n);
-      continue;
-    }
-    jw_obj_begin(w);
-    jw_kint(w, "timestamp-ms", md->snapshot_log[i].timestamp_ms);
-    jw_kint(w, "snapshot-id", md->snapshot_log[i].snapshot_id);
-    jw_obj_end(w);
-  }
-  jw_arr_end(w);
+  write_elems(w, a, JC_SLOG, md->nsnapshot_log, key_slog, emit_slog,
+              md->snapshot_log, sizeof *md->snapshot_log);
   jw_key(w, "metadata-log");
-  jw_arr_begin(w);
-  for (int i = 0; i < md->nmetadata_log; i++) {
-    jw_obj_begin(w);
-    jw_kint(w, "timestamp-ms", md->metadata_log[i].timestamp_ms);
-    jw_kstr(w, "metadata-file",
-            md->metadata_log[i].file ? md->metadata_log[i].file : "");
-    jw_obj_end(w);
-  }
-  jw_arr_end(w);
+  write_elems(w, a, JC_MLOG, md->nmetadata_log, key_mlog, emit_mlog,
+              md->metadata_log, sizeof *md->metadata_log);
   jw_obj_end(w);
 }
 
@@ -2122,30 +2253,48 @@ floe_status ice_metadata_write(const ice_metadata *md, bool pretty, fbuf *out,
   return emit(out, pretty, err, emit_metadata, &a);
 }
 
+floe_status ice_metadata_render_cached(const ice_metadata *md, ice_md_jcache *c,
+                                       const char **doc, size_t *len,
+                                       floe_error *err) {
+  int nx = 1 - c->cur;
+  fbuf *out = &c->doc[nx];
+  out->len = 0;
+  const fbuf *last = &c->doc[c->cur];
+  /* documents grow by a snapshot per commit: room for the last one and
+   * more saves the copies of doubling */
+  floe_status st = fbuf_reserve(out, last->len + last->len / 8 + 4096, err);
+  if (st) return st;
+  jc_set nw[JC_NSETS];
+  memset(nw, 0, sizeof nw);
+  md_write_arg a = {md, c, nw};
+  st = emit(out, false, err, emit_metadata, &a);
+  for (int i = 0; i < JC_NSETS && !st; i++) st = jc_index(&nw[i], err);
+  /* the old records (strings partly moved out) are done with either way */
+  for (int i = 0; i < JC_NSETS; i++) {
+    jc_set_free(&c->set[i]);
+    c->set[i] = nw[i];
+  }
+  if (st) {
+    for (int i = 0; i < JC_NSETS; i++) jc_set_free(&c->set[i]);
+    c->valid = false;
+    out->len = 0;
+    return st;
+  }
+  c->cur = nx;
+  c->valid = true;
+  *doc = (const char *)out->data;
+  *len = out->len;
+  return FLOE_OK;
+}
+
 floe_status ice_metadata_write_cached(const ice_metadata *md, bool pretty,
                                       ice_md_jcache *c, fbuf *out,
                                       floe_error *err) {
   if (!c || pretty) return ice_metadata_write(md, pretty, out, err);
-  ice_md_jcache nw = {0};
-  nw.cap = 16;
-  while (nw.cap < (size_t)md->nsnapshots * 2) nw.cap *= 2;
-  nw.ents = calloc(nw.cap, sizeof *nw.ents);
-  if (!nw.ents) return ferr_nomem(err, nw.cap * sizeof *nw.ents);
-  /* documents grow by one snapshot per commit: reserving the last size
-   * (plus room for one more) saves the copies of doubling */
-  floe_status st = fbuf_reserve(out, c->last_len + c->last_len / 8 + 4096, err);
-  if (st) {
-    free(nw.ents);
-    return st;
-  }
-  size_t len0 = out->len;
-  md_write_arg a = {md, c, &nw};
-  st = emit(out, pretty, err, emit_metadata, &a);
-  nw.last_len = st ? c->last_len : out->len - len0;
-  /* what was not hit belongs to snapshots md no longer has */
-  jc_clear_ents(c->ents, c->cap);
-  *c = nw;
-  return st;
+  const char *doc;
+  size_t len;
+  FLOE_TRY(ice_metadata_render_cached(md, c, &doc, &len, err));
+  return fbuf_append(out, doc, len, err);
 }
 
 floe_status ice_schema_write_json(const ice_schema *s, fbuf *out,

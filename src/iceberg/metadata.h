@@ -231,21 +231,29 @@ floe_status ice_metadata_parse(const char *json, size_t len, const char *name,
 floe_status ice_metadata_write(const ice_metadata *md, bool pretty, fbuf *out,
                                floe_error *err);
 
-/* Serialized snapshots, keyed by snapshot id: a table's metadata is
- * rewritten on every commit with all its (immutable) snapshots, so a
- * writer that keeps one of these renders each snapshot's JSON once.
+/* A render cache: a table's metadata is rewritten on every commit with all
+ * its (immutable) snapshots and logs, so a writer that keeps one of these
+ * keeps the last compact document and copies every snapshot, snapshot-log
+ * and metadata-log entry found again from it (consecutive ones in one
+ * copy), rendering only new ones: a commit's render costs a copy of the
+ * document, not the formatting of every snapshot.
  * Create with ice_md_jcache_new (NULL on out of memory), free with
  * ice_md_jcache_free (NULL is fine). */
 typedef struct ice_md_jcache ice_md_jcache;
 ice_md_jcache *ice_md_jcache_new(void);
 void ice_md_jcache_free(ice_md_jcache *c);
 /* ice_metadata_write with a cache (NULL: none). Output is byte-identical;
- * compact output splices cached snapshot text (a hit must match the id,
- * sequence number, timestamp and manifest list), pretty ignores the cache.
- * Afterwards c holds exactly md's snapshots (expired ones are dropped). */
+ * compact output splices cached text (a snapshot hit must match the id,
+ * sequence number, timestamp and manifest list; a log entry its fields),
+ * pretty ignores the cache. Afterwards c holds exactly md's elements. */
 floe_status ice_metadata_write_cached(const ice_metadata *md, bool pretty,
                                       ice_md_jcache *c, fbuf *out,
                                       floe_error *err);
+/* The same for compact output, without the copy: the document stays in c
+ * (*doc, *len bytes, borrowed until the next call on c). */
+floe_status ice_metadata_render_cached(const ice_metadata *md, ice_md_jcache *c,
+                                       const char **doc, size_t *len,
+                                       floe_error *err);
 
 /* Borrowed lookups; NULL when absent. */
 const ice_schema *ice_metadata_schema(const ice_metadata *md, int32_t id);

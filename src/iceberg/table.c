@@ -160,9 +160,46 @@ int ice_cman_find(const ice_cman *m, const char *key) {
   return -1;
 }
 
+floe_status ice_cfile_new(const ice_data_file *f, ice_cfile **out,
+                          floe_error *err) {
+  ice_cfile *c = calloc(1, sizeof *c);
+  if (!c) return ferr_nomem(err, sizeof *c);
+  floe_status st = ice_data_file_copy(&c->f, f, err);
+  if (st) {
+    free(c);
+    return st;
+  }
+  c->refs = 1;
+  c->hpath = str_hash(c->f.file_path ? c->f.file_path : "");
+  if (c->f.referenced_data_file) c->href = str_hash(c->f.referenced_data_file);
+  *out = c;
+  return FLOE_OK;
+}
+
+void ice_cfile_unref(ice_cfile *c) {
+  if (!c || --c->refs > 0) return;
+  ice_data_file_free(&c->f);
+  fbuf_free(&c->enc);
+  free(c);
+}
+
+floe_status ice_cfile_enc(ice_cfile *c, const ice_manifest_coder *k,
+                          const fbuf **out, floe_error *err) {
+  uint64_t key = ice_manifest_coder_key(k);
+  if (c->enc_key != key) {
+    c->enc_key = 0;
+    c->enc.len = 0;
+    FLOE_TRY(ice_manifest_encode_file(k, &c->f, &c->enc, err));
+    c->enc_key = key;
+  }
+  *out = &c->enc;
+  return FLOE_OK;
+}
+
 void ice_cman_free(ice_cman *m) {
   if (!m) return;
-  for (int i = 0; i < m->n; i++) ice_manifest_entry_free(&m->e[i]);
+  for (int i = 0; i < m->n && m->cf; i++) ice_cfile_unref(m->cf[i]);
+  free(m->cf);
   free(m->e);
   free(m->slots);
   free(m->path);
@@ -170,11 +207,17 @@ void ice_cman_free(ice_cman *m) {
 }
 
 floe_status ice_cman_make(const char *path, int content, int32_t spec_id,
-                          int64_t bytes, ice_manifest_entry *e, int n,
-                          ice_cman **out, floe_error *err) {
+                          int64_t bytes, ice_manifest_entry *e, ice_cfile **cf,
+                          int n, ice_cman **out, floe_error *err) {
   ice_cman *m = calloc(1, sizeof *m);
-  if (!m) return ferr_nomem(err, sizeof *m);
+  if (!m) {
+    for (int i = 0; i < n; i++) ice_cfile_unref(cf[i]);
+    free(cf);
+    free(e);
+    return ferr_nomem(err, sizeof *m);
+  }
   m->e = e;
+  m->cf = cf;
   m->n = n;
   m->content = content;
   m->spec_id = spec_id;
@@ -191,7 +234,10 @@ floe_status ice_cman_make(const char *path, int content, int32_t spec_id,
   for (int i = 0; i < n; i++) {
     if (e[i].status == ICE_STATUS_DELETED) continue;
     m->nlive++;
-    uint32_t h = str_hash(entry_key(m, &e[i])) & m->mask;
+    /* the key's hash was taken once, when the file entered the cache */
+    bool ref =
+        content == ICE_MANIFEST_DELETES && e[i].file.referenced_data_file;
+    uint32_t h = (ref ? cf[i]->href : cf[i]->hpath) & m->mask;
     while (m->slots[h]) h = (h + 1) & m->mask;
     m->slots[h] = i + 1;
   }
@@ -202,6 +248,7 @@ floe_status ice_cman_make(const char *path, int content, int32_t spec_id,
 typedef struct collect {
   int n, cap;
   ice_manifest_entry *e;
+  ice_cfile **cf;
 } collect;
 
 static floe_status collect_entry(void *ctx, const ice_manifest_entry *e,
@@ -212,12 +259,16 @@ static floe_status collect_entry(void *ctx, const ice_manifest_entry *e,
     void *p = realloc(c->e, (size_t)cap * sizeof *c->e);
     if (!p) return ferr_nomem(err, (size_t)cap * sizeof *c->e);
     c->e = p;
+    p = realloc(c->cf, (size_t)cap * sizeof *c->cf);
+    if (!p) return ferr_nomem(err, (size_t)cap * sizeof *c->cf);
+    c->cf = p;
     c->cap = cap;
   }
-  ice_manifest_entry *d = &c->e[c->n];
-  *d = *e;
-  memset(&d->file, 0, sizeof d->file);
-  FLOE_TRY(ice_data_file_copy(&d->file, &e->file, err));
+  ice_cfile *f = NULL;
+  FLOE_TRY(ice_cfile_new(&e->file, &f, err));
+  c->e[c->n] = *e;
+  c->e[c->n].file = f->f;
+  c->cf[c->n] = f;
   c->n++;
   return FLOE_OK;
 }
@@ -265,22 +316,22 @@ floe_status ice_table_cman(ice_table *t, const ice_manifest_file *mf,
     }
   }
   fbuf b = FBUF_INIT;
-  collect c = {0, 0, NULL};
+  collect c = {0, 0, NULL, NULL};
   floe_status st =
       ice_table_get(t, mf->manifest_path, MAX_MANIFEST_BYTES, &b, err);
   if (st == FLOE_OK)
     st = ice_manifest_read(b.data, b.len, mf->manifest_path, mf, collect_entry,
                            &c, err);
   fbuf_free(&b);
-  ice_cman *m = NULL;
-  if (st == FLOE_OK)
-    st = ice_cman_make(mf->manifest_path, mf->content, mf->partition_spec_id,
-                       mf->manifest_length, c.e, c.n, &m, err);
   if (st != FLOE_OK) {
-    for (int i = 0; i < c.n; i++) ice_manifest_entry_free(&c.e[i]);
+    for (int i = 0; i < c.n; i++) ice_cfile_unref(c.cf[i]);
+    free(c.cf);
     free(c.e);
     return st;
   }
+  ice_cman *m = NULL;
+  FLOE_TRY(ice_cman_make(mf->manifest_path, mf->content, mf->partition_spec_id,
+                         mf->manifest_length, c.e, c.cf, c.n, &m, err));
   FLOE_TRY(ice_table_cache_put(t, m, err));
   *out = *cache_slot(t, mf->manifest_path);
   return FLOE_OK;

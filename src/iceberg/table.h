@@ -146,6 +146,14 @@ floe_status ice_table_expire_snapshots(ice_table *t, int64_t older_than_ms,
  * well above that (Java's default is 3 days). */
 floe_status ice_table_remove_orphans(ice_table *t, int64_t older_than_ms,
                                      int64_t *removed, floe_error *err);
+/* The same, sparing every file for which keep(arg, key) (key: the file's
+ * store key) returns true, asked just before the file would be deleted: a
+ * writer that adds files to the table without a snapshot yet (moved into the
+ * data directory while the sweep lists it) says which are its own. */
+typedef bool (*ice_keep_fn)(void *arg, const char *key);
+floe_status ice_table_remove_orphans_keep(ice_table *t, int64_t older_than_ms,
+                                          ice_keep_fn keep, void *arg,
+                                          int64_t *removed, floe_error *err);
 
 /* ---- reading ---- */
 

@@ -16,15 +16,38 @@
 
 #include "iceberg/table.h"
 
+/* A file as the cache holds it: the data_file with inherited fields filled
+ * in (first_row_id), shared by the parsed form of every manifest that lists
+ * it (a rewrite keeps most entries, so most files are shared, not copied),
+ * and its encoded data_file record (ice_manifest_encode_file) for the next
+ * rewrite, made on first use. The file is immutable; enc is a memo. */
+typedef struct ice_cfile {
+  int refs;
+  ice_data_file f;
+  uint32_t hpath, href; /* index hashes of file_path, referenced_data_file */
+  uint64_t enc_key;     /* coder key enc was made under; 0 = none yet */
+  fbuf enc;
+} ice_cfile;
+
+/* A new cfile holding a deep copy of f (one reference). */
+floe_status ice_cfile_new(const ice_data_file *f, ice_cfile **out,
+                          floe_error *err);
+void ice_cfile_unref(ice_cfile *c);
+/* c's encoded data_file record under coder k (encoded on a miss). */
+floe_status ice_cfile_enc(ice_cfile *c, const ice_manifest_coder *k,
+                          const fbuf **out, floe_error *err);
+
 /* One parsed manifest: its list entry (as the snapshot that holds it
  * records it) and its entries with inherited fields filled in. DELETED
- * entries are kept (counts) but never indexed. Immutable once built. */
+ * entries are kept (counts) but never indexed. Immutable once built.
+ * e[i].file is a shallow copy of cf[i]->f (borrowed from it). */
 typedef struct ice_cman {
   char *path;
   int content; /* ICE_MANIFEST_* */
   int32_t spec_id;
   int n;
   ice_manifest_entry *e;
+  ice_cfile **cf; /* one reference each */
   int nlive;      /* entries not DELETED */
   uint32_t mask;  /* index size - 1 */
   int32_t *slots; /* entry index + 1, 0 = empty */
@@ -48,10 +71,12 @@ struct ice_table {
 /* Entry index of key in m, or -1. */
 int ice_cman_find(const ice_cman *m, const char *key);
 void ice_cman_free(ice_cman *m);
-/* Builds a cman from entries (taken: *e is owned by the result). */
+/* Builds a cman from entries and their cfiles (both arrays taken: owned by
+ * the result, also on failure; e[i].file must be a shallow copy of
+ * cf[i]->f). */
 floe_status ice_cman_make(const char *path, int content, int32_t spec_id,
-                          int64_t bytes, ice_manifest_entry *e, int n,
-                          ice_cman **out, floe_error *err);
+                          int64_t bytes, ice_manifest_entry *e, ice_cfile **cf,
+                          int n, ice_cman **out, floe_error *err);
 /* The cached manifest for mf (read from the store on a miss). Borrowed
  * from t's cache. */
 floe_status ice_table_cman(ice_table *t, const ice_manifest_file *mf,

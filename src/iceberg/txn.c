@@ -29,13 +29,16 @@
 #define MERGE_FANOUT 4
 #define DATA_MANIFEST_CAP 4096
 /* Delete manifests: a commit pays a fixed cost per file it writes (a PUT,
- * or two fsyncs locally: ~0.5-1 ms) and ~0.7 us per entry it rewrites
- * (encode; delete manifests are not compressed, see ice_manifest_write). DVs on
- * random files touch every delete manifest, and the touched ones are rewritten
- * into as few files as the cap allows: 1024 keeps that at one file up to 1024
- * live DVs (measured with bench/iceberg_commits: 256 wrote 4.6 manifests per
- * commit at 1,000 commits, 7.9 ms on ext4; 1024 writes 2, 5.0 ms) for at most
- * ~0.7 ms of encoding when one DV in a full manifest changes. */
+ * or two fsyncs locally: ~0.5-1 ms) and ~0.25 us plus ~245 bytes per entry
+ * it rewrites (kept entries are copied, not encoded: see ice_cfile). DVs on
+ * random files touch nearly every delete manifest until there are many more
+ * than the DVs a commit replaces, and the touched ones are rewritten into as
+ * few files as the cap allows: 1024 keeps that at one file up to 1024 live
+ * DVs (measured with bench/iceberg_commits: 256 wrote 4.6 manifests per
+ * commit at 1,000 commits, 7.9 ms on ext4; 1024 writes 2, 5.0 ms); far past
+ * it, smaller manifests would rewrite fewer entries per commit but make the
+ * manifest list longer (src/iceberg/README.md, "What a commit's cost still
+ * grows with"). */
 #define DELETE_MANIFEST_CAP 1024
 
 typedef struct del_req {
@@ -169,6 +172,8 @@ typedef struct item {
   int base;             /* keep only: index in the base list */
   int n, cap;
   ice_manifest_entry *e; /* write only */
+  ice_cfile **cf;        /* write only: each entry's cached file (borrowed
+                            from a base manifest) or NULL for a new one */
   bool dead;             /* merged into another item */
 } item;
 
@@ -238,6 +243,7 @@ static void attempt_clear(attempt *a, bool delete_files) {
   for (int i = 0; i < a->nitems; i++) {
     ice_manifest_file_free(&a->items[i].mf);
     free(a->items[i].e);
+    free(a->items[i].cf);
   }
   free(a->items);
   for (int i = 0; i < a->ndv; i++) ice_manifest_entry_free(&a->dvs[i]);
@@ -547,9 +553,15 @@ static item *new_item(attempt *a, floe_error *err) {
   return it;
 }
 
-static floe_status item_push(item *it, const ice_manifest_entry *e, int status,
-                             int64_t sid, floe_error *err) {
-  FLOE_TRY(grow((void **)&it->e, &it->cap, it->n + 1, sizeof *it->e, err));
+static floe_status item_push(item *it, const ice_manifest_entry *e,
+                             ice_cfile *cf, int status, int64_t sid,
+                             floe_error *err) {
+  if (it->n == it->cap) {
+    int cap = it->cap;
+    FLOE_TRY(grow((void **)&it->e, &cap, it->n + 1, sizeof *it->e, err));
+    FLOE_TRY(grow((void **)&it->cf, &it->cap, it->n + 1, sizeof *it->cf, err));
+  }
+  it->cf[it->n] = cf;
   ice_manifest_entry *d = &it->e[it->n++];
   *d = *e;
   d->status = status;
@@ -566,7 +578,7 @@ static floe_status push_base(attempt *a, item *it, int m, floe_error *err) {
     const ice_manifest_entry *e = &c->e[i];
     if (e->status == ICE_STATUS_DELETED) continue; /* an older snapshot's */
     bool dropped = a->drop[m] && a->drop[m][i];
-    FLOE_TRY(item_push(it, e,
+    FLOE_TRY(item_push(it, e, c->cf[i],
                        dropped ? ICE_STATUS_DELETED : ICE_STATUS_EXISTING,
                        a->sid, err));
   }
@@ -617,7 +629,8 @@ static floe_status merge_items(attempt *a, floe_error *err) {
         } else {
           for (int k = 0; k < q->n; k++) {
             /* an older snapshot's DELETED entries were dropped already */
-            FLOE_TRY(item_push(t, &q->e[k], q->e[k].status, a->sid, err));
+            FLOE_TRY(
+                item_push(t, &q->e[k], q->cf[k], q->e[k].status, a->sid, err));
           }
         }
       }
@@ -640,7 +653,7 @@ static floe_status build_items(attempt *a, floe_error *err) {
       memset(&e, 0, sizeof e);
       e.snapshot_id = e.sequence_number = e.file_sequence_number = ICE_NONE;
       e.file = x->adds[i];
-      FLOE_TRY(item_push(it, &e, ICE_STATUS_ADDED, a->sid, err));
+      FLOE_TRY(item_push(it, &e, NULL, ICE_STATUS_ADDED, a->sid, err));
       a->add_files++;
       a->add_rec += x->adds[i].record_count;
       a->add_size += x->adds[i].file_size_in_bytes;
@@ -659,7 +672,7 @@ static floe_status build_items(attempt *a, floe_error *err) {
       it->content = ICE_MANIFEST_DELETES;
       it->spec_id = a->dv_spec[i];
     }
-    FLOE_TRY(item_push(it, &a->dvs[i], ICE_STATUS_ADDED, a->sid, err));
+    FLOE_TRY(item_push(it, &a->dvs[i], NULL, ICE_STATUS_ADDED, a->sid, err));
   }
   for (int m = 0; m < a->nmf; m++) {
     const ice_cman *c = a->mans[m];
@@ -700,39 +713,54 @@ static floe_status build_items(attempt *a, floe_error *err) {
 }
 
 /* The parsed form of a manifest this attempt wrote, as a reader would see
- * it with mf (inherited ids filled), for the handle's cache. */
+ * it with mf (inherited ids filled), for the handle's cache. Entries kept
+ * from older manifests share their cached files; only new ones are copied. */
 static floe_status cache_form(attempt *a, const item *it,
                               const ice_manifest_file *mf, floe_error *err) {
   ice_manifest_entry *e = calloc((size_t)it->n + 1, sizeof *e);
-  if (!e) return ferr_nomem(err, (size_t)it->n * sizeof *e);
+  ice_cfile **cf = calloc((size_t)it->n + 1, sizeof *cf);
+  if (!e || !cf) {
+    free(e);
+    free(cf);
+    return ferr_nomem(err, (size_t)it->n * sizeof *e);
+  }
   floe_status st = FLOE_OK;
   int64_t next = mf->first_row_id;
   int i = 0;
   for (; i < it->n && !st; i++) {
     e[i] = it->e[i];
-    memset(&e[i].file, 0, sizeof e[i].file);
-    st = ice_data_file_copy(&e[i].file, &it->e[i].file, err);
     if (e[i].snapshot_id == ICE_NONE) e[i].snapshot_id = a->sid;
     if (e[i].status == ICE_STATUS_ADDED) {
       if (e[i].sequence_number == ICE_NONE) e[i].sequence_number = a->seq;
       if (e[i].file_sequence_number == ICE_NONE)
         e[i].file_sequence_number = a->seq;
     }
-    if (mf->content == ICE_MANIFEST_DATA && next != ICE_NONE &&
-        e[i].file.first_row_id == ICE_NONE) {
-      e[i].file.first_row_id = next;
-      next += e[i].file.record_count;
+    if (it->cf[i]) {
+      /* a kept entry: its file (inherited first_row_id included) is the
+       * cached one */
+      cf[i] = it->cf[i];
+      cf[i]->refs++;
+    } else {
+      ice_data_file f = it->e[i].file;
+      if (mf->content == ICE_MANIFEST_DATA && next != ICE_NONE &&
+          f.first_row_id == ICE_NONE) {
+        f.first_row_id = next;
+        next += f.record_count;
+      }
+      st = ice_cfile_new(&f, &cf[i], err);
+      if (st) break;
     }
+    e[i].file = cf[i]->f;
   }
-  ice_cman *c = NULL;
-  if (!st)
-    st = ice_cman_make(mf->manifest_path, mf->content, mf->partition_spec_id,
-                       mf->manifest_length, e, it->n, &c, err);
   if (st) {
-    for (int k = 0; k < i; k++) ice_manifest_entry_free(&e[k]);
+    for (int k = 0; k < i; k++) ice_cfile_unref(cf[k]);
+    free(cf);
     free(e);
     return st;
   }
+  ice_cman *c = NULL;
+  FLOE_TRY(ice_cman_make(mf->manifest_path, mf->content, mf->partition_spec_id,
+                         mf->manifest_length, e, cf, it->n, &c, err));
   if ((st = grow((void **)&a->new_mans, &a->capnew, a->nnew + 1,
                  sizeof *a->new_mans, err))) {
     ice_cman_free(c);
@@ -749,10 +777,20 @@ static floe_status write_manifest(attempt *a, item *it, floe_error *err) {
     return ferr_corrupt(err, "no schema or partition spec %d", it->spec_id);
   fbuf b = FBUF_INIT, path = FBUF_INIT;
   char uuid[37];
-  floe_status st = ice_uuid(uuid, err);
+  ice_manifest_coder *k = NULL;
+  const fbuf **pre = calloc((size_t)it->n + 1, sizeof *pre);
+  floe_status st = pre ? FLOE_OK : ferr_nomem(err, (size_t)it->n * 8);
+  if (!st) st = ice_manifest_coder_new(sc, sp, &k, err);
+  /* entries kept from older manifests: their encoded bytes are copied
+   * (encoded once per file, on its first rewrite) */
+  for (int i = 0; i < it->n && !st; i++)
+    if (it->cf[i]) st = ice_cfile_enc(it->cf[i], k, &pre[i], err);
+  if (!st) st = ice_uuid(uuid, err);
   if (!st)
-    st = ice_manifest_write(sc, sp, it->content, it->e, it->n, a->sid, &b,
-                            &it->mf, err);
+    st = ice_manifest_write_coded(k, it->content, it->e, pre, it->n, a->sid, &b,
+                                  &it->mf, err);
+  ice_manifest_coder_free(k);
+  free(pre);
   if (!st)
     st = fbuf_printf(&path, err, "%s/metadata/%s-m0.avro%c", a->md->location,
                      uuid, 0);
@@ -1083,21 +1121,23 @@ static floe_status run_attempt(attempt *a, bool first, int64_t *sid_out,
     st = build_metadata(a, &sum, (const char *)lp.data, next_row, &nm, &nshared,
                         &pruned, &npruned, err);
   char *loc = NULL;
-  fbuf mb = FBUF_INIT;
+  const char *doc = NULL;
+  size_t doclen = 0;
   if (!st && !t->jcache && !(t->jcache = ice_md_jcache_new()))
     st = ferr_nomem(err, 64);
-  if (!st) st = ice_metadata_write_cached(nm, false, t->jcache, &mb, err);
-  a->stats.metadata_bytes = (int64_t)mb.len;
+  /* the document stays in the cache (no copy); it is borrowed until the
+   * next render */
+  if (!st) st = ice_metadata_render_cached(nm, t->jcache, &doc, &doclen, err);
+  a->stats.metadata_bytes = (int64_t)doclen;
   t1 = mono_s();
   a->stats.metadata_s = t1 - t0;
   t0 = t1;
   /* what ice_catalog_commit_table does, split to time the two halves */
   if (!st) {
     a->swapped = true;
-    st = ice_catalog_commit(t->cat, t->ns, t->name, t->md_loc, mb.data, mb.len,
+    st = ice_catalog_commit(t->cat, t->ns, t->name, t->md_loc, doc, doclen,
                             &loc, err);
   }
-  fbuf_free(&mb);
   a->stats.swap_s = mono_s() - t0;
   if (!st) {
     disown_snapshots(t->md);

@@ -312,7 +312,8 @@ floe_status pq_dict_add_bytes(pq_dict *d, const col_column *c, int64_t from,
   size_t k = 0;
   for (int64_t r = from; r < to; r++) {
     if (valid && !((valid[r >> 3] >> (r & 7)) & 1)) continue;
-    const uint8_t *v = data + off[r];
+    /* a column of only empty values may have no buffer: NULL + 0 is UB */
+    const uint8_t *v = data ? data + off[r] : (const uint8_t *)"";
     uint32_t n = (uint32_t)(off[r + 1] - off[r]);
     uint64_t h = fhash64(v, n);
     uint32_t p = (uint32_t)h & d->mask, e;

@@ -176,7 +176,8 @@ floe_status pq_stats_add_bytes(pq_stats *s, const col_column *c, int64_t from,
   size_t mnl = 0, mxl = 0;
   for (int64_t i = from; i < to; i++) {
     if (valid && !((valid[i >> 3] >> (i & 7)) & 1)) continue;
-    const uint8_t *v = data + off[i];
+    /* a column of only empty values may have no buffer: NULL + 0 is UB */
+    const uint8_t *v = data ? data + off[i] : (const uint8_t *)"";
     size_t n = (size_t)(off[i + 1] - off[i]);
     if (!mn) {
       mn = mx = v;

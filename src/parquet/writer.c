@@ -713,7 +713,7 @@ static floe_status put_values(const chunk *c, fbuf *b, int64_t s0, int64_t s1,
     if (valid && !((valid[i >> 3] >> (i & 7)) & 1)) continue;
     uint32_t n = (uint32_t)(off[i + 1] - off[i]);
     memcpy(o, &n, 4);
-    memcpy(o + 4, vc->values.data + off[i], n);
+    if (n) memcpy(o + 4, vc->values.data + off[i], n); /* NULL when all empty */
     o += 4 + n;
   }
   b->len = (size_t)(o - b->data);

@@ -208,6 +208,11 @@ floe_status pgs_rel_columns(pgs_source *s, const pgx_rel *rel,
                  "%s.%s column %s: type %s has no native mapping: kept as "
                  "its text",
                  rel->schema, rel->name, c->name, c->type_sql);
+    /* Iceberg has one 32-bit int: int2 is stored as int (values parse
+     * straight into it, see pgs_col_map) */
+    if (m.type.id == COL_INT16) m.type.id = COL_INT32;
+    if (m.type.id == COL_LIST && m.type.elem == COL_INT16)
+      m.type.elem = COL_INT32;
     cols[i].name = c->name;
     cols[i].type = (floe_type)m.type.id;
     cols[i].precision = m.type.precision;
@@ -217,7 +222,7 @@ floe_status pgs_rel_columns(pgs_source *s, const pgx_rel *rel,
     cols[i].elem_scale = m.type.elem_scale;
     /* only key columns are required: Postgres can drop a NOT NULL at any
      * time without a word in the stream */
-    cols[i].nullable = c->key < 0;
+    cols[i].nullable = c->key < 0 || rel->ident == PGX_IDENT_FULL;
   }
   *out = cols;
   return FLOE_OK;
@@ -260,7 +265,10 @@ static floe_status open_engine(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
   if (st == FLOE_ENOTFOUND) {
     floe_column *cols = NULL;
     FLOE_TRY(pgs_rel_columns(s, rel, &cols, err));
-    st = floe_table_open(&ref, cols, rel->ncols, rel->key, rel->nkey, cfg,
+    /* REPLICA IDENTITY FULL without a key: the whole row is the identity,
+     * which the engine calls key-less (rows compared by value) */
+    st = floe_table_open(&ref, cols, rel->ncols, rel->key,
+                         rel->ident == PGX_IDENT_FULL ? 0 : rel->nkey, cfg,
                          &tab->t, err);
     free(cols);
     if (!st)
@@ -273,7 +281,7 @@ static floe_status open_engine(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
   floe_table_columns(tab->t, &ec);
   const int *key = NULL;
   int nkey = floe_table_key(tab->t, &key);
-  bool ok = nkey == rel->nkey;
+  bool ok = nkey == (rel->ident == PGX_IDENT_FULL ? 0 : rel->nkey);
   for (int k = 0; ok && k < nkey; k++)
     ok = !strcmp(ec[key[k]].name, rel->cols[rel->key[k]].name);
   if (!ok)
@@ -283,7 +291,6 @@ static floe_status open_engine(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
                     tab->ns, tab->name, tab->schema, tab->table);
   FLOE_TRY(pgs_tab_rows(tab, err));
   FLOE_TRY(tab_attnums(tab, rel, err));
-  tab->schema_lsn = floe_applied_lsn(tab->t);
   return FLOE_OK;
 }
 
@@ -311,6 +318,25 @@ static floe_status match_schema(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
         }
     }
     st = floe_table_alter(tab->t, cols, rel->ncols, err);
+    if (st == FLOE_EUNSUPPORTED) {
+      /* a type Iceberg cannot evolve into: the copy replaces every row, so
+       * such a column is dropped and added again (a new field id) */
+      floe_column *keep = calloc((size_t)ne + 1, sizeof *keep);
+      int nk = 0;
+      for (int e = 0; keep && e < ne; e++) {
+        bool clash = false;
+        for (int i = 0; i < rel->ncols; i++)
+          if (!strcmp(ec[e].name, cols[i].name))
+            clash = ec[e].type != cols[i].type ||
+                    ec[e].precision != cols[i].precision ||
+                    ec[e].scale != cols[i].scale || ec[e].elem != cols[i].elem;
+        if (!clash) keep[nk++] = ec[e];
+      }
+      st = keep ? floe_table_alter(tab->t, keep, nk, err) : ferr_nomem(err, 64);
+      free(keep);
+      ec = NULL; /* gone with the alter */
+      if (!st) st = floe_table_alter(tab->t, cols, rel->ncols, err);
+    }
     if (!st) st = pgs_tab_rows(tab, err);
     if (!st) st = tab_attnums(tab, rel, err);
   }
@@ -326,9 +352,79 @@ typedef struct copy_ctx {
   bool service; /* keep the stream going during the copy */
 } copy_ctx;
 
-static floe_status on_batch(void *ctx, col_batch **b, floe_error *err) {
+/* Appends list column src widened element by element into out (a list of
+ * a wider integer element). */
+static floe_status widen_list(col_column *out, const col_column *src,
+                              floe_error *err) {
+  const int32_t *off = col_offsets(src);
+  const col_column *ch = src->child;
+  for (int64_t i = 0; i < src->length; i++) {
+    if (!col_is_valid(src, i)) {
+      FLOE_TRY(col_append_null(out, err));
+      continue;
+    }
+    for (int32_t j = off[i]; j < off[i + 1]; j++) {
+      if (!col_is_valid(ch, j)) {
+        FLOE_TRY(col_append_null(out->child, err));
+        continue;
+      }
+      int64_t v = ch->type.id == COL_INT16
+                      ? *(const int16_t *)col_get_fixed(ch, j, 2)
+                      : *(const int32_t *)col_get_fixed(ch, j, 4);
+      if (out->child->type.id == COL_INT32)
+        FLOE_TRY(col_append_i32(out->child, (int32_t)v, err));
+      else
+        FLOE_TRY(col_append_i64(out->child, v, err));
+    }
+    FLOE_TRY(col_list_end(out, err));
+  }
+  return FLOE_OK;
+}
+
+static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
   copy_ctx *c = ctx;
-  return tbl_insert_batch(c->tab->t, 0, 0, *b, err);
+  col_batch *b = *bp;
+  const floe_column *ec = NULL;
+  int ne = floe_table_columns(c->tab->t, &ec);
+  /* lists whose integer elements the floe table keeps wider */
+  for (int i = 0; i < ne && i < b->schema->nfields; i++) {
+    col_column *src = &b->cols[i];
+    if (src->type.id != COL_LIST || ec[i].type != FLOE_LIST ||
+        (floe_type)src->type.elem == ec[i].elem)
+      continue;
+    col_dtype t = src->type;
+    t.elem = (col_type)ec[i].elem;
+    col_column w;
+    FLOE_TRY(col_init(&w, t, err));
+    floe_status st = widen_list(&w, src, err);
+    if (st) {
+      col_free(&w);
+      return st;
+    }
+    col_free(src);
+    *src = w;
+  }
+  /* the floe table may order its columns differently (a column dropped and
+   * added again sits at the end): a shallow batch in its order */
+  bool same = true;
+  for (int i = 0; i < ne && i < b->schema->nfields; i++)
+    same &= !strcmp(ec[i].name, b->schema->fields[i].name);
+  if (same || ne != b->schema->nfields)
+    return tbl_insert_batch(c->tab->t, 0, 0, b, err);
+  col_column *perm = calloc((size_t)ne, sizeof *perm);
+  if (!perm) return ferr_nomem(err, (size_t)ne * sizeof *perm);
+  floe_status st = FLOE_OK;
+  for (int i = 0; i < ne && !st; i++) {
+    int k = col_schema_find(b->schema, ec[i].name);
+    if (k < 0)
+      st = ferr_set(err, FLOE_EINVAL, "copy: no column %s", ec[i].name);
+    else
+      perm[i] = b->cols[k]; /* borrowed buffers: freed with b only */
+  }
+  col_batch view = {b->schema, b->length, perm};
+  if (!st) st = tbl_insert_batch(c->tab->t, 0, 0, &view, err);
+  free(perm);
+  return st;
 }
 
 static floe_status on_progress(void *ctx, const pgx_copy_progress *p,
@@ -379,7 +475,6 @@ static floe_status copy_one(pgs_source *s, pgs_tab *tab, pgx_copy *cp,
   tab->copy_lsn = lsn;
   tab->copy_eta = 0;
   pthread_mutex_unlock(&s->mu);
-  tab->schema_lsn = lsn;
   char l[PGX_LSN_STR];
   flog_write(s->o.log, FLOG_INFO,
              "%s.%s: copied %" PRId64 " rows in %.1f s (snapshot %s)",

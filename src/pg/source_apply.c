@@ -166,7 +166,7 @@ void pgs_advance_all(pgs_source *s, uint64_t lsn) {
 
 enum {
   SP_DATA = 'D', /* a data message (payload) */
-  SP_REL = 'R',  /* a Relation message (payload), lsn = its wal_start */
+  SP_REL = 'R',  /* a Relation message (payload), lsn = Begin's final LSN */
   SP_TRUNC = 'T',
   SP_COMMIT = 'C', /* lsn = end LSN, aux = commit time */
   SP_ABORT = 'A',
@@ -396,11 +396,12 @@ static void abort_in(pgs_source *s, pgs_xact *x, uint32_t subxid) {
 
 /* ---- one message ---- */
 
-static floe_status relation_msg(pgs_source *s, pgs_tab *tab, uint64_t lsn,
+/* stale: the message comes with a replayed transaction (see pgs_relation) */
+static floe_status relation_msg(pgs_source *s, pgs_tab *tab, bool stale,
                                 const pgo_msg *m) {
   floe_error e;
   ferr_clear(&e);
-  if (pgs_relation(s, tab, lsn, m, &e) != FLOE_OK) {
+  if (pgs_relation(s, tab, stale, m, &e) != FLOE_OK) {
     char msg[FLOE_ERROR_MSG_MAX];
     snprintf(msg, sizeof msg, "%.60s.%.60s: schema: %.360s", tab->schema,
              tab->table, e.msg);
@@ -450,6 +451,7 @@ static bool takes_changes(const pgs_tab *tab) {
 
 floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
                        size_t len, floe_error *err) {
+  (void)wal_start;
   pgo_msg m;
   bool in_stream = s->dec.in_stream;
   FLOE_TRY(pgo_decode(&s->dec, data, len, &m, err));
@@ -507,12 +509,16 @@ floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
     if (wal_start == 0) wal_start = in_stream ? s->pos : s->cur.final_lsn;
     if (tab->spool) {
       floe_error e;
-      if (spool_put(tab->spool, SP_REL, in_stream, m.xid, m.xid, wal_start, 0,
-                    data, len, &e))
+      uint64_t fin = !in_stream && s->in_txn ? s->cur.final_lsn : 0;
+      if (spool_put(tab->spool, SP_REL, in_stream, m.xid, m.xid, fin, 0, data,
+                    len, &e))
         pgs_tab_set_state(s, tab, PGS_ERROR, e.msg);
       return FLOE_OK;
     }
-    return relation_msg(s, tab, wal_start, &m);
+    /* inside a non-streamed transaction that is a replay for this table */
+    bool stale =
+        !in_stream && s->in_txn && s->cur.final_lsn < floe_applied_lsn(tab->t);
+    return relation_msg(s, tab, stale, &m);
   }
   case PGO_INSERT:
   case PGO_UPDATE:
@@ -620,7 +626,10 @@ floe_status pgs_spool_replay(pgs_source *s, pgs_tab *tab, floe_error *err) {
     case SP_REL:
       d.in_stream = rec.streamed;
       st = pgo_decode(&d, buf.data, buf.len, &m, err);
-      if (!st) st = relation_msg(s, tab, rec.lsn, &m);
+      if (!st)
+        st = relation_msg(
+            s, tab,
+            !rec.streamed && rec.lsn && rec.lsn < floe_applied_lsn(tab->t), &m);
       break;
     case SP_DATA:
     case SP_TRUNC:

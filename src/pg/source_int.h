@@ -59,7 +59,6 @@ typedef struct pgs_tab {
   int16_t *att;
   /* relation cache: valid after a Relation message in this session */
   bool rel_valid;
-  uint64_t schema_lsn; /* the floe schema follows the source as of here */
   int nrc;
   pgs_col *rc;
   bool has_unchanged; /* scratch: the current update's new row has 'u' */
@@ -188,7 +187,7 @@ floe_status pgs_spool_restart(pgs_source *s, floe_error *err);
  * schema (add, drop, rename, widening), rebuilds the relation cache. A
  * change floe cannot map pauses tab (FLOE_OK returned). Errors are tab's:
  * the caller puts tab into PGS_ERROR. */
-floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
+floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
                          const pgo_msg *m, floe_error *err);
 void pgs_tab_rc_free(pgs_tab *tab);
 /* Builds the value map of a column of type (oid, typmod) for floe column

@@ -304,9 +304,11 @@ static floe_status first_element(const char *s, fbuf *out, bool *null,
 
 static const char DEFAULT_SQL[] =
     "SELECT a.atthasmissing, a.attmissingval::text, d.oid IS NOT NULL,"
-    " EXISTS (SELECT 1 FROM pg_depend dp JOIN pg_proc p ON p.oid = dp.refobjid"
-    "  WHERE dp.classid = 'pg_attrdef'::regclass AND dp.objid = d.oid"
-    "  AND dp.refclassid = 'pg_proc'::regclass AND p.provolatile = 'v')"
+    /* volatile functions in the default's expression tree (built-in ones
+     * have no pg_depend entries, so the tree is read) */
+    " EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text,"
+    "  ':(?:func|opfunc)id (\\d+)', 'g') f"
+    "  JOIN pg_proc p ON p.oid = f[1]::oid WHERE p.provolatile = 'v')"
     " FROM pg_attribute a LEFT JOIN pg_attrdef d"
     " ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
     " WHERE a.attrelid = $1::oid AND a.attname = $2 AND NOT a.attisdropped";
@@ -440,8 +442,11 @@ void pgs_tab_rc_free(pgs_tab *tab) {
 
 /* Builds the cache for Relation columns rc against the floe table's current
  * columns (matched by name). */
+/* names[i]: the floe column Relation column i goes to (NULL: the one of its
+ * own name; names itself NULL: every column by its own name). */
 static floe_status build_rc(pgs_source *s, pgs_tab *tab, const pgo_column *rc,
-                            int nr, bool lenient, floe_error *err) {
+                            int nr, const char *const *names, bool lenient,
+                            floe_error *err) {
   pgs_tab_rc_free(tab);
   const floe_column *ec = NULL;
   int ne = floe_table_columns(tab->t, &ec);
@@ -459,8 +464,9 @@ static floe_status build_rc(pgs_source *s, pgs_tab *tab, const pgo_column *rc,
     }
     c->type_oid = rc[i].type_oid;
     c->typmod = rc[i].typmod;
+    const char *want = names && names[i] ? names[i] : rc[i].name;
     for (int e = 0; e < ne; e++)
-      if (!strcmp(ec[e].name, rc[i].name)) c->eng = e;
+      if (!strcmp(ec[e].name, want)) c->eng = e;
     st =
         pgs_col_map(s, c->type_oid, c->typmod, c->eng >= 0 ? &ec[c->eng] : NULL,
                     &c->map, &c->convert, err);
@@ -497,23 +503,29 @@ static floe_status pause_tab(pgs_source *s, pgs_tab *tab, floe_error *err,
 
 typedef struct plan_col {
   floe_column c;
-  int from;      /* matched floe column, -1: added */
-  int attnum;    /* catalog attnum now, -1 unknown */
-  char *deflt;   /* initial default json (owned) */
-  char *tmpname; /* rename phase 1 */
+  int from;           /* matched floe column, -1: added */
+  int attnum;         /* catalog attnum now, -1 unknown */
+  bool keep_name;     /* matched, but the Relation's name is an old one */
+  char *deflt;        /* initial default json (owned) */
+  char *tmpname;      /* rename phase 1 */
+  const char *target; /* the floe column's name once applied */
 } plan_col;
 
-floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
+/* The catalog's current name of attnum (alive), or NULL. */
+static const char *cat_name(const catcol *v, int n, int attnum) {
+  for (int i = 0; attnum >= 0 && i < n; i++)
+    if (v[i].attnum == attnum && !v[i].dropped) return v[i].name;
+  return NULL;
+}
+
+floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
                          const pgo_msg *m, floe_error *err) {
   const int nr = m->relation.ncols;
   const pgo_column *rc = m->relation.cols;
-  /* A Relation message is tagged with the LSN of the change it precedes
-   * and describes the schema there. One older than the schema the floe
-   * table already follows comes with a replayed transaction (a reconnect,
-   * a copy's overlap): it must not evolve the table back; its values are
-   * matched by name (such a transaction is skipped at its commit). */
-  if (lsn < tab->schema_lsn) return build_rc(s, tab, rc, nr, true, err);
-  tab->schema_lsn = lsn;
+  /* A replayed transaction (at or below the table's applied LSN) may carry
+   * an older schema: it must not evolve the table back; its values are
+   * matched by name (and it is skipped at its commit). */
+  if (stale) return build_rc(s, tab, rc, nr, NULL, true, err);
   const floe_column *ec = NULL;
   int ne = floe_table_columns(tab->t, &ec);
   const int *key = NULL;
@@ -528,7 +540,7 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
       FLOE_TRY(map_of(s, rc[i].type_oid, rc[i].typmod, &mp, err));
       types_ok = fit_type(mp.type, eng_dtype(&ec[i])) >= 0;
     }
-    if (types_ok) return build_rc(s, tab, rc, nr, false, err);
+    if (types_ok) return build_rc(s, tab, rc, nr, NULL, false, err);
   }
 
   /* ---- match Relation columns to floe columns ---- */
@@ -536,8 +548,12 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
   int ncat = 0;
   plan_col *p = calloc((size_t)nr + 1, sizeof *p);
   bool *used = calloc((size_t)ne + 1, sizeof *used);
-  floe_status st = p && used ? FLOE_OK : ferr_nomem(err, (size_t)nr * 64);
+  floe_column *cols = calloc((size_t)(nr + ne) + 1, sizeof *cols);
+  const char **targets = calloc((size_t)nr + 1, sizeof *targets);
+  floe_status st =
+      p && used && cols && targets ? FLOE_OK : ferr_nomem(err, (size_t)nr * 64);
   if (!st && !same) st = catalog_cols(s, tab->oid, &cat, &ncat, err);
+  int ncols = 0;
   for (int i = 0; i < nr && !st; i++) {
     p[i].from = -1;
     p[i].attnum = same ? -1 : cat_attnum(cat, ncat, rc[i].name);
@@ -546,10 +562,11 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
       used[i] = true;
     }
   }
+#define ATT(e) ((e) < tab->natt ? tab->att[e] : -1)
   /* 1. by attnum (a rename keeps it) */
   for (int i = 0; i < nr && !st && !same; i++)
     for (int e = 0; e < ne && p[i].attnum >= 0; e++)
-      if (!used[e] && e < tab->natt && tab->att[e] == p[i].attnum) {
+      if (!used[e] && ATT(e) == p[i].attnum) {
         p[i].from = e;
         used[e] = true;
         break;
@@ -560,25 +577,24 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
     if (p[i].from >= 0) continue;
     for (int e = 0; e < ne; e++) {
       if (used[e] || strcmp(ec[e].name, rc[i].name)) continue;
-      int ea = e < tab->natt ? tab->att[e] : -1;
-      if (ea >= 0 && p[i].attnum >= 0 && ea != p[i].attnum) continue;
+      if (ATT(e) >= 0 && p[i].attnum >= 0 && ATT(e) != p[i].attnum) continue;
       p[i].from = e;
       used[e] = true;
       break;
     }
   }
-  /* 3. by position: a column the catalog no longer knows by its stream
-   * name (renamed again since) pairs with a floe column whose attnum still
-   * lives (or is unknown), in order */
+  /* 3. by position: a name the catalog no longer has (renamed since) pairs
+   * with a floe column whose attnum still lives (or is unknown), in order.
+   * When the floe column already has its attnum's current name, the
+   * Relation is the older one: keep the name. */
   for (int i = 0, e = 0; i < nr && !st && !same; i++) {
     if (p[i].from >= 0 || p[i].attnum >= 0) continue;
-    while (e < ne &&
-           (used[e] ||
-            cat_alive(cat, ncat, e < tab->natt ? tab->att[e] : -1) == 0))
-      e++;
+    while (e < ne && (used[e] || cat_alive(cat, ncat, ATT(e)) == 0)) e++;
     if (e >= ne) break;
     p[i].from = e;
     used[e] = true;
+    const char *now = cat_name(cat, ncat, ATT(e));
+    p[i].keep_name = now && !strcmp(now, ec[e].name);
   }
 
   /* ---- the new column list ---- */
@@ -586,6 +602,12 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
   int nren = 0;
   for (int e = 0; e < ne && !st; e++) {
     if (used[e]) continue;
+    if (cat_alive(cat, ncat, ATT(e)) == 1) {
+      /* the catalog has it: the Relation predates its addition (a
+       * replayed transaction); keep it */
+      cols[ncols++] = ec[e];
+      continue;
+    }
     for (int k = 0; k < nkey; k++)
       if (key[k] == e) {
         st = pause_tab(s, tab, err,
@@ -602,6 +624,7 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
     st = map_of(s, rc[i].type_oid, rc[i].typmod, &mp, err);
     if (st) break;
     plan_col *pc = &p[i];
+    pc->target = rc[i].name;
     pc->c.name = rc[i].name;
     pc->c.type = (floe_type)mp.type.id;
     pc->c.precision = mp.type.precision;
@@ -612,6 +635,7 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
     pc->c.nullable = 1;
     if (pc->from >= 0) {
       const floe_column *old = &ec[pc->from];
+      if (pc->keep_name) pc->target = pc->c.name = old->name;
       pc->c.nullable = old->nullable;
       int f = fit_type(mp.type, eng_dtype(old));
       if (f >= 0) {
@@ -634,7 +658,8 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
                        col_dtype_format(mp.type, b, sizeof b));
         goto done;
       }
-      if (strcmp(old->name, rc[i].name)) nren++;
+      if (strcmp(old->name, pc->target)) nren++;
+      cols[ncols++] = pc->c;
       continue;
     }
     /* added */
@@ -659,6 +684,7 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
       }
     }
     pc->c.initial_default = pc->deflt;
+    cols[ncols++] = pc->c;
   }
 
   /* ---- apply: renames (through temporary names, so swaps work), then
@@ -669,25 +695,21 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
       const floe_column *cur = NULL;
       floe_table_columns(tab->t, &cur);
       const char *now = cur[p[i].from].name;
-      if (pass == 0 && strcmp(now, rc[i].name)) {
+      if (pass == 0 && strcmp(now, p[i].target)) {
         char tmp[64];
         snprintf(tmp, sizeof tmp, "__floe_rename_%d", i);
         p[i].tmpname = strdup(tmp);
         if (!p[i].tmpname) st = ferr_nomem(err, 64);
         if (!st) st = floe_table_rename_column(tab->t, now, tmp, err);
       } else if (pass == 1 && p[i].tmpname) {
-        st = floe_table_rename_column(tab->t, p[i].tmpname, rc[i].name, err);
+        st = floe_table_rename_column(tab->t, p[i].tmpname, p[i].target, err);
         if (!st)
           flog_write(s->o.log, FLOG_INFO, "%s.%s: column %s renamed to %s",
-                     tab->schema, tab->table, ec[p[i].from].name, rc[i].name);
+                     tab->schema, tab->table, ec[p[i].from].name, p[i].target);
       }
     }
   if (!st && alter) {
-    floe_column *cols = calloc((size_t)nr + 1, sizeof *cols);
-    if (!cols) st = ferr_nomem(err, (size_t)nr * sizeof *cols);
-    for (int i = 0; i < nr && cols; i++) cols[i] = p[i].c;
-    if (!st) st = floe_table_alter(tab->t, cols, nr, err);
-    free(cols);
+    st = floe_table_alter(tab->t, cols, ncols, err);
     if (st == FLOE_EUNSUPPORTED) {
       char msg[FLOE_ERROR_MSG_MAX];
       snprintf(msg, sizeof msg,
@@ -699,25 +721,32 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, uint64_t lsn,
     }
     if (!st)
       flog_write(s->o.log, FLOG_INFO, "%s.%s: schema now has %d columns",
-                 tab->schema, tab->table, nr);
+                 tab->schema, tab->table, ncols);
   }
   if (!st && (alter || nren)) st = pgs_tab_rows(tab, err);
   if (!st && !same) {
-    /* attnums of the columns as they are now */
-    int16_t *att = calloc((size_t)nr + 1, sizeof *att);
-    if (!att) st = ferr_nomem(err, (size_t)nr * 2);
-    for (int i = 0; att && i < nr; i++)
-      att[i] = (int16_t)(p[i].attnum >= 0 ? p[i].attnum
-                         : p[i].from >= 0 && p[i].from < tab->natt
-                             ? tab->att[p[i].from]
-                             : -1);
+    /* attnums of the floe columns as they are now */
+    const floe_column *nc = NULL;
+    int nn = floe_table_columns(tab->t, &nc);
+    int16_t *att = calloc((size_t)nn + 1, sizeof *att);
+    if (!att) st = ferr_nomem(err, (size_t)nn * 2);
+    for (int k = 0; att && k < nn; k++) {
+      att[k] = -1;
+      for (int i = 0; i < nr; i++)
+        if (!strcmp(nc[k].name, p[i].target))
+          att[k] = (int16_t)(p[i].attnum >= 0 ? p[i].attnum : ATT(p[i].from));
+      for (int e = 0; e < ne && att[k] < 0; e++)
+        if (!used[e] && !strcmp(ec[e].name, nc[k].name)) att[k] = ATT(e);
+    }
     if (att) {
       free(tab->att);
       tab->att = att;
-      tab->natt = nr;
+      tab->natt = nn;
     }
   }
-  if (!st) st = build_rc(s, tab, rc, nr, false, err);
+#undef ATT
+  for (int i = 0; i < nr && targets; i++) targets[i] = p[i].target;
+  if (!st) st = build_rc(s, tab, rc, nr, targets, false, err);
 done:
   for (int i = 0; p && i < nr; i++) {
     free(p[i].deflt);
@@ -725,6 +754,8 @@ done:
   }
   free(p);
   free(used);
+  free(cols);
+  free(targets);
   catalog_free(cat, ncat);
   return st;
 }

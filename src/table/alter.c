@@ -6,8 +6,10 @@
  * any, open transactions' rows and keys) to it and swap the schema in.
  * Spill files of open transactions keep their schema, like data files.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "table/txn_int.h"
 
@@ -68,27 +70,128 @@ static floe_status convert_to(const col_batch *b, col_schema *to,
   return FLOE_OK;
 }
 
+/* Whether rows hash differently under b than under a. A table without a
+ * key hashes every column, so adding or dropping one changes every row's
+ * hash; a key table's key columns can only widen, which keeps hashes. */
+static bool ident_changed(const tbl_schema *a, const tbl_schema *b) {
+  if (a->nident != b->nident) return true;
+  for (int k = 0; k < a->nident; k++)
+    if (a->cols->fields[a->ident[k]].id != b->cols->fields[b->ident[k]].id)
+      return true;
+  return false;
+}
+
 /* The converted batches and txn state, built before anything is swapped so
- * a failure leaves the table as it was. */
+ * a failure leaves the table as it was. With rehash (the identity changed)
+ * also every identity hash the engine keeps, recomputed: mem batches and
+ * their index, private chunks, op-log keys, spill segment indexes and one
+ * new index over every data file. */
 typedef struct conv {
   int nmem;
   tbl_batch **mem; /* replacements for t->mem[i] */
   int ntxn;
   col_batch ***chunks; /* per txn, per chunk */
   col_batch **opkeys;  /* per txn */
+  bool rehash;
+  uint64_t ***chash;  /* per txn, per chunk */
+  uint64_t **ophash;  /* per txn: per opkeys row */
+  tbl_fidx ***segidx; /* per txn, per spill segment */
+  tidx_mem *gen;      /* the mem index over the converted batches */
+  tbl_fidx *fidx;     /* over every data file (NULL: none) */
 } conv;
+
+static void fidx_drop(tbl_fidx *x) {
+  if (!x) return;
+  x->unlink = true;
+  tbl_fidx_unref(x);
+}
 
 static void conv_free(conv *c, floe_table *t) {
   for (int i = 0; i < c->nmem && c->mem; i++) tbl_batch_unref(c->mem[i]);
   free(c->mem);
   for (int i = 0; i < c->ntxn; i++) {
-    for (int k = 0; c->chunks && c->chunks[i] && k < t->txns[i]->nchunk; k++)
+    const tbl_txn *x = t->txns[i];
+    for (int k = 0; c->chunks && c->chunks[i] && k < x->nchunk; k++)
       col_batch_free(c->chunks[i][k]);
     if (c->chunks) free(c->chunks[i]);
     if (c->opkeys) col_batch_free(c->opkeys[i]);
+    for (int k = 0; c->chash && c->chash[i] && k < x->nchunk; k++)
+      free(c->chash[i][k]);
+    if (c->chash) free(c->chash[i]);
+    if (c->ophash) free(c->ophash[i]);
+    for (int k = 0; c->segidx && c->segidx[i] && k < x->nseg; k++)
+      fidx_drop(c->segidx[i][k]);
+    if (c->segidx) free(c->segidx[i]);
   }
   free(c->chunks);
   free(c->opkeys);
+  free(c->chash);
+  free(c->ophash);
+  free(c->segidx);
+  tidx_mem_free(c->gen);
+  fidx_drop(c->fidx);
+}
+
+/* A new index over spill segment k of x, its rows read back in schema s. */
+static floe_status rehash_seg(floe_table *t, const tbl_txn *x, int k,
+                              const tbl_schema *s, tbl_fidx **out,
+                              floe_error *err) {
+  const tbl_seg *sg = &x->segs[k];
+  if (sg->rows > INT32_MAX)
+    return ferr_set(err, FLOE_EUNSUPPORTED, "spill segment of %lld rows",
+                    (long long)sg->rows);
+  int64_t *pos = malloc((size_t)(sg->rows ? sg->rows : 1) * sizeof *pos);
+  uint64_t *h = malloc((size_t)(sg->rows ? sg->rows : 1) * sizeof *h);
+  col_batch *b = NULL;
+  floe_status st = pos && h ? FLOE_OK : ferr_nomem(err, (size_t)sg->rows * 16);
+  for (int64_t r = 0; r < sg->rows && !st; r++) pos[r] = r;
+  if (!st) st = col_batch_new(s->cols, &b, err);
+  if (!st)
+    st = tbl_read_file_rows(NULL, sg->tmp, true, s, pos, (int)sg->rows, b, err);
+  if (!st) tkey_hash(b->cols, s->ident, s->nident, 0, sg->rows, h);
+  char *dir = NULL, *path = NULL;
+  tidx_file *f = NULL;
+  if (!st) {
+    size_t n = strlen(t->state_dir) + 8;
+    dir = malloc(n);
+    if (!dir)
+      st = ferr_nomem(err, n);
+    else
+      snprintf(dir, n, "%s/index", t->state_dir);
+  }
+  if (!st) st = tbl_path_uuid(dir, "", ".tidx", &path, err);
+  if (!st) {
+    tidx_cover cv = {sg->df.file_path, sg->rows, (uint32_t)k};
+    st = tidx_file_build(path, &cv, 1, h, &f, err);
+  }
+  if (!st && !(*out = tbl_fidx_wrap(f))) {
+    tidx_file_close(f, 1);
+    st = ferr_nomem(err, sizeof **out);
+  }
+  col_batch_free(b);
+  free(pos);
+  free(h);
+  free(dir);
+  free(path);
+  return st;
+}
+
+/* Inserts the live rows of batch b into m. */
+static floe_status index_batch(tidx_mem *m, const tbl_batch *b,
+                               floe_error *err) {
+  int64_t n = b->b->length, r = 0;
+  while (r < n) {
+    if (tbl_bits_get(b->del, r)) {
+      r++;
+      continue;
+    }
+    int64_t e = r + 1;
+    while (e < n && !tbl_bits_get(b->del, e)) e++;
+    FLOE_TRY(
+        tidx_mem_insert_run(m, b->hash + r, e - r, b->id, (uint32_t)r, err));
+    r = e;
+  }
+  return FLOE_OK;
 }
 
 static floe_status convert_all(floe_table *t, const tbl_schema *s, conv *c,
@@ -96,10 +199,23 @@ static floe_status convert_all(floe_table *t, const tbl_schema *s, conv *c,
   memset(c, 0, sizeof *c);
   c->nmem = t->nmem;
   c->ntxn = t->ntxn;
+  c->rehash = ident_changed(t->schema, s);
   c->mem = calloc((size_t)t->nmem + 1, sizeof *c->mem);
   c->chunks = calloc((size_t)t->ntxn + 1, sizeof *c->chunks);
   c->opkeys = calloc((size_t)t->ntxn + 1, sizeof *c->opkeys);
   if (!c->mem || !c->chunks || !c->opkeys) return ferr_nomem(err, 64);
+  if (c->rehash) {
+    c->chash = calloc((size_t)t->ntxn + 1, sizeof *c->chash);
+    c->ophash = calloc((size_t)t->ntxn + 1, sizeof *c->ophash);
+    c->segidx = calloc((size_t)t->ntxn + 1, sizeof *c->segidx);
+    if (!c->chash || !c->ophash || !c->segidx) return ferr_nomem(err, 64);
+    FLOE_TRY(tidx_mem_new(t->mem_rows > t->cfg.batch_rows ? t->mem_rows
+                                                          : t->cfg.batch_rows,
+                          &c->gen, err));
+    /* the data files: read back, every row hashed anew (a table without a
+     * key has no cheaper way to know its rows' new identities) */
+    FLOE_TRY(tbl_index_files(t, s, t->files, t->nfiles, &c->fidx, err));
+  }
   for (int i = 0; i < t->nmem; i++) {
     const tbl_batch *b = t->mem[i];
     tbl_batch *n = calloc(1, sizeof *n);
@@ -115,6 +231,10 @@ static floe_status convert_all(floe_table *t, const tbl_schema *s, conv *c,
     if (!n->del || !n->hash) return ferr_nomem(err, (size_t)b->cap * 8);
     memcpy(n->hash, b->hash, (size_t)b->b->length * sizeof *n->hash);
     FLOE_TRY(convert_to(b->b, s->cols, s, &n->b, err));
+    if (c->rehash) {
+      tkey_hash(n->b->cols, s->ident, s->nident, 0, n->b->length, n->hash);
+      FLOE_TRY(index_batch(c->gen, n, err));
+    }
   }
   for (int i = 0; i < t->ntxn; i++) {
     tbl_txn *x = t->txns[i];
@@ -123,12 +243,63 @@ static floe_status convert_all(floe_table *t, const tbl_schema *s, conv *c,
     for (int k = 0; k < x->nchunk; k++)
       FLOE_TRY(convert_to(x->chunks[k].b, s->cols, s, &c->chunks[i][k], err));
     FLOE_TRY(convert_to(x->opkeys, s->ident_schema, s, &c->opkeys[i], err));
+    if (!c->rehash) continue;
+    c->chash[i] = calloc((size_t)x->nchunk + 1, sizeof **c->chash);
+    c->segidx[i] = calloc((size_t)x->nseg + 1, sizeof **c->segidx);
+    int64_t nk = c->opkeys[i]->length;
+    c->ophash[i] = malloc((size_t)(nk ? nk : 1) * sizeof **c->ophash);
+    if (!c->chash[i] || !c->segidx[i] || !c->ophash[i])
+      return ferr_nomem(err, 64);
+    for (int k = 0; k < x->nchunk; k++) {
+      const col_batch *cb = c->chunks[i][k];
+      c->chash[i][k] = malloc((size_t)x->batch_rows * sizeof ***c->chash);
+      if (!c->chash[i][k]) return ferr_nomem(err, (size_t)x->batch_rows * 8);
+      tkey_hash(cb->cols, s->ident, s->nident, 0, cb->length, c->chash[i][k]);
+    }
+    tkey_hash(c->opkeys[i]->cols, s->seq, s->nident, 0, nk, c->ophash[i]);
+    for (int k = 0; k < x->nseg; k++)
+      FLOE_TRY(rehash_seg(t, x, k, s, &c->segidx[i][k], err));
   }
   return FLOE_OK;
 }
 
+/* Swaps the recomputed hashes in (ix + mu held; cannot fail: fidx[] has
+ * room for one). */
+static void swap_hashes(floe_table *t, conv *c) {
+  for (int g = 0; g < t->ngen; g++) tidx_mem_free(t->gen[g].m);
+  t->gen[0].m = c->gen;
+  t->gen[0].max_id = UINT32_MAX;
+  t->ngen = 1;
+  c->gen = NULL;
+  for (int i = 0; i < t->nfidx; i++) fidx_drop(t->fidx[i]);
+  t->nfidx = 0;
+  if (c->fidx) t->fidx[t->nfidx++] = c->fidx;
+  c->fidx = NULL;
+  for (int i = 0; i < t->ntxn; i++) {
+    tbl_txn *x = t->txns[i];
+    for (int k = 0; k < x->nchunk; k++) {
+      free(x->chunks[k].hash);
+      x->chunks[k].hash = c->chash[i][k];
+      c->chash[i][k] = NULL;
+    }
+    for (int k = 0; k < x->nop; k++)
+      if (x->ops[k].kind == TBL_OP_DEL)
+        x->ops[k].hash = c->ophash[i][x->ops[k].key_row];
+    for (int k = 0; k < x->nseg; k++) {
+      fidx_drop(x->segs[k].idx);
+      x->segs[k].idx = c->segidx[i][k];
+      c->segidx[i][k] = NULL;
+    }
+    /* the private index is rebuilt from the chunk hashes on its next use */
+    tidx_mem_free(x->idx);
+    x->idx = NULL;
+    x->idx_upto = x->spilled;
+  }
+}
+
 /* Swaps the converted state in (ix + mu held; cannot fail). */
 static void swap_in(floe_table *t, tbl_schema *s, conv *c) {
+  if (c->rehash) swap_hashes(t, c);
   for (int i = 0; i < t->nmem; i++) {
     if (t->active == t->mem[i]) t->active = c->mem[i];
     tbl_batch_unref(t->mem[i]);
@@ -157,8 +328,20 @@ static void swap_in(floe_table *t, tbl_schema *s, conv *c) {
 }
 
 /* Applies u (built by the caller from the current metadata) and swaps the
- * engine over to the new schema. maint held. */
-static floe_status apply(floe_table *t, ice_schema_update *u, floe_error *err) {
+ * engine over to the new schema. maint held. rehash: the change adds or
+ * drops columns of a table without a key, so every identity hash changes:
+ * the persisted indexes are deleted first (a crash after the schema commit
+ * must not reuse them; a reopen rebuilds what is missing) and rebuilt. */
+static floe_status apply(floe_table *t, ice_schema_update *u, bool rehash,
+                         floe_error *err) {
+  if (rehash) {
+    pthread_mutex_lock(&t->ix);
+    for (int i = 0; i < t->nfidx; i++) {
+      t->fidx[i]->unlink = true;
+      (void)unlink(tidx_file_path(t->fidx[i]->f));
+    }
+    pthread_mutex_unlock(&t->ix);
+  }
   FLOE_TRY(ice_table_update_schema(t->ice, u, err));
   const ice_metadata *md = ice_table_metadata(t->ice);
   const ice_schema *is = ice_metadata_current_schema(md);
@@ -174,11 +357,16 @@ static floe_status apply(floe_table *t, ice_schema_update *u, floe_error *err) {
   /* the ingest thread (us) and maintenance (maint) are the only writers of
    * what convert_all reads */
   st = convert_all(t, s, &c, err);
+  if (!st && c.rehash) {
+    pthread_mutex_lock(&t->ix);
+    st = tbl_fidx_reserve(t, 1, err);
+    pthread_mutex_unlock(&t->ix);
+  }
   if (st) {
     conv_free(&c, t);
     tbl_schema_unref(s);
     /* Iceberg already has the new schema: reopen to continue */
-    t->broken = true;
+    atomic_store(&t->broken, true);
     return ferr_prefix(err, st, "converting rows to the new schema");
   }
   pthread_mutex_lock(&t->ix);
@@ -196,11 +384,14 @@ static int find_col(const floe_column *cols, int n, const char *name) {
   return -1;
 }
 
-/* Builds the update: drops, widenings, nullability, adds. */
+/* Builds the update: drops, widenings, nullability, adds. *colset: columns
+ * are added or dropped. */
 static floe_status plan_alter(floe_table *t, const floe_column *cols, int ncols,
-                              ice_schema_update *u, floe_error *err) {
+                              ice_schema_update *u, bool *colset,
+                              floe_error *err) {
   const tbl_schema *s = t->schema;
   bool changed = false;
+  *colset = false;
   for (int i = 0; i < ncols; i++) {
     if (!cols[i].name || !*cols[i].name)
       return ferr_set(err, FLOE_EINVAL, "column %d has no name", i);
@@ -218,7 +409,7 @@ static floe_status plan_alter(floe_table *t, const floe_column *cols, int ncols,
           return ferr_set(err, FLOE_EUNSUPPORTED,
                           "key column %s cannot be dropped", f->name);
       FLOE_TRY(ice_schema_drop_column(u, f->name, err));
-      changed = true;
+      changed = *colset = true;
       continue;
     }
     col_dtype nt = int32_for_int16(tbl_dtype(&cols[k]));
@@ -248,7 +439,7 @@ static floe_status plan_alter(floe_table *t, const floe_column *cols, int ncols,
         u, cols[i].name, int32_for_int16(tbl_dtype(&cols[i])),
         cols[i].nullable != 0, true, cols[i].initial_default, NULL, NULL, NULL,
         err));
-    changed = true;
+    changed = *colset = true;
   }
   return changed ? FLOE_OK : FLOE_EEOF;
 }
@@ -257,17 +448,18 @@ floe_status floe_table_alter(floe_table *t, const floe_column *cols, int ncols,
                              floe_error *err) {
   if (!t || !cols || ncols <= 0)
     return ferr_set(err, FLOE_EINVAL, "floe_table_alter: no columns");
-  if (t->broken)
+  if (atomic_load(&t->broken))
     return ferr_set(err, FLOE_EIO, "table is broken by an earlier failure");
   pthread_mutex_lock(&t->maint);
   ice_schema_update *u = NULL;
   floe_status st = tbl_flush(t, true, err);
   if (!st) st = ice_schema_update_new(ice_table_metadata(t->ice), &u, err);
-  if (!st) st = plan_alter(t, cols, ncols, u, err);
+  bool colset = false;
+  if (!st) st = plan_alter(t, cols, ncols, u, &colset, err);
   if (st == FLOE_EEOF) {
     st = FLOE_OK; /* nothing changes */
   } else if (!st) {
-    st = apply(t, u, err);
+    st = apply(t, u, colset && !t->schema->nkey, err);
   }
   ice_schema_update_free(u);
   pthread_mutex_unlock(&t->maint);
@@ -278,14 +470,14 @@ floe_status floe_table_rename_column(floe_table *t, const char *from,
                                      const char *to, floe_error *err) {
   if (!t || !from || !to || !*to)
     return ferr_set(err, FLOE_EINVAL, "floe_table_rename_column: bad names");
-  if (t->broken)
+  if (atomic_load(&t->broken))
     return ferr_set(err, FLOE_EIO, "table is broken by an earlier failure");
   pthread_mutex_lock(&t->maint);
   ice_schema_update *u = NULL;
   floe_status st = tbl_flush(t, true, err);
   if (!st) st = ice_schema_update_new(ice_table_metadata(t->ice), &u, err);
   if (!st) st = ice_schema_rename_column(u, from, to, err);
-  if (!st) st = apply(t, u, err);
+  if (!st) st = apply(t, u, false, err);
   ice_schema_update_free(u);
   pthread_mutex_unlock(&t->maint);
   return st;

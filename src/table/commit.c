@@ -173,6 +173,39 @@ static floe_status move_file(floe_table *t, const char *tmp, const char *dst,
   return st;
 }
 
+/* Registers the store key of a spill file about to move into the data
+ * directory (tbl_keep_file). */
+static floe_status moving_add(floe_table *t, const char *path,
+                              floe_error *err) {
+  char *key = NULL;
+  FLOE_TRY(ice_catalog_key(t->cat, path, &key, err));
+  floe_status st = FLOE_OK;
+  pthread_mutex_lock(&t->mu);
+  if (t->nmoving == t->capmoving) {
+    int cap = t->capmoving ? t->capmoving * 2 : 8;
+    void *q = realloc(t->moving, (size_t)cap * sizeof *t->moving);
+    if (q) {
+      t->moving = q;
+      t->capmoving = cap;
+    } else {
+      st = ferr_nomem(err, (size_t)cap * sizeof *t->moving);
+    }
+  }
+  if (!st) t->moving[t->nmoving++] = key;
+  pthread_mutex_unlock(&t->mu);
+  if (st) free(key);
+  return st;
+}
+
+/* Forgets the moving files: they are in files[] now, or deleted. */
+static void moving_clear(floe_table *t) {
+  if (!t->nmoving) return; /* only this thread adds */
+  pthread_mutex_lock(&t->mu);
+  for (int i = 0; i < t->nmoving; i++) free(t->moving[i]);
+  t->nmoving = 0;
+  pthread_mutex_unlock(&t->mu);
+}
+
 /* ---- publishing ---- */
 
 /* Dead rows of chunk c as a batch bitmap (shares c->del when only explicit
@@ -263,6 +296,15 @@ static floe_status delete_loc(floe_table *t, uint64_t loc, floe_error *err) {
     b->del = c;
   }
   tbl_bits_set(b->del, row);
+  /* its index entry goes too (ix is held): a row updated over and over
+   * would otherwise leave a trail of dead entries under one hash that every
+   * later lookup and insert of that key walks (quadratic in the updates
+   * between two flushes). Its generation is the oldest one covering id. */
+  for (int g = 0; g < t->ngen; g++)
+    if (t->gen[g].max_id >= id) {
+      tidx_mem_remove(t->gen[g].m, b->hash[row], loc);
+      break;
+    }
   return FLOE_OK;
 }
 
@@ -326,6 +368,26 @@ static floe_status copy_tail(floe_table *t, const tbl_chunk *c,
   return FLOE_OK;
 }
 
+/* A commit that failed before publishing anything: the spill files it moved
+ * into the data directory and their indexes are deleted, the txn dropped
+ * (the table is as it was). */
+static floe_status abandon(floe_table *t, tbl_txn *x, plan *p, int nchunk,
+                           floe_status st) {
+  for (int i = 0; i < p->nfile; i++) {
+    char *key = NULL;
+    floe_error e2;
+    if (ice_catalog_key(t->cat, p->files[i]->df.file_path, &key, &e2) ==
+        FLOE_OK)
+      (void)fstore_del(t->cat->store, key, &e2);
+    free(key);
+    if (p->fidx[i]) p->fidx[i]->unlink = true;
+  }
+  moving_clear(t);
+  plan_free(p, nchunk);
+  tbl_txn_free(t, x);
+  return st;
+}
+
 static bool txn_empty(const tbl_txn *x) {
   if (x->nrows) return false;
   for (int i = 0; i < x->nop; i++)
@@ -387,9 +449,11 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   for (int i = 0; i < x->nseg && !st; i++) {
     tbl_seg *sg = &x->segs[i];
     if (sdv[i]->ndel == sg->rows) continue;
-    st = move_file(t, sg->tmp, sg->df.file_path, err);
-    if (!st && !(moved[nmoved++] = strdup(sg->df.file_path)))
+    st = moving_add(t, sg->df.file_path, err);
+    if (!st) st = move_file(t, sg->tmp, sg->df.file_path, err);
+    if (!st && !(moved[nmoved] = strdup(sg->df.file_path)))
       st = ferr_nomem(err, strlen(sg->df.file_path));
+    if (!st) nmoved++;
   }
 
   if (!st) {
@@ -440,6 +504,8 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
     }
     for (int i = 0; i < nmoved; i++) free(moved[i]);
     free(moved);
+    for (int i = 0; i < p.nfile; i++) p.fidx[i]->unlink = true;
+    moving_clear(t);
     plan_free(&p, nchunk);
     tbl_txn_free(t, x);
     return st;
@@ -473,17 +539,7 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   free(pend.v);
   if (st) {
     pthread_mutex_unlock(&t->ix);
-    for (int i = 0; i < p.nfile; i++) {
-      char *key = NULL;
-      floe_error e2;
-      if (ice_catalog_key(t->cat, p.files[i]->df.file_path, &key, &e2) ==
-          FLOE_OK)
-        (void)fstore_del(t->cat->store, key, &e2);
-      free(key);
-    }
-    plan_free(&p, nchunk);
-    tbl_txn_free(t, x);
-    return st;
+    return abandon(t, x, &p, nchunk, st);
   }
 
   /* full chunks become sealed batches (ids under ix) */
@@ -526,9 +582,7 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   }
   if (st) {
     pthread_mutex_unlock(&t->ix);
-    plan_free(&p, nchunk);
-    tbl_txn_free(t, x);
-    return st;
+    return abandon(t, x, &p, nchunk, st);
   }
 
   /* 3. publish */
@@ -559,6 +613,7 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
     tbl_wake(t);
   }
   pthread_mutex_unlock(&t->mu);
+  moving_clear(t); /* in files[] now (or the table is broken) */
 
   /* 4. index */
   if (!st && p.trunc) {

@@ -366,10 +366,12 @@ static floe_status install(floe_table *t, const cpin *p, tbl_file *nf,
 }
 
 floe_status tbl_compact(floe_table *t, int force, floe_error *err) {
+  floe_status st = tbl_commit_ready(t, err);
+  if (st) return ferr_prefix(err, st, "compaction");
   cpin p;
   pthread_mutex_lock(&t->ix); /* next_slot */
   pthread_mutex_lock(&t->mu);
-  floe_status st = pick(t, force, &p, err);
+  st = pick(t, force, &p, err);
   tbl_schema *s = tbl_schema_ref(t->schema);
   pthread_mutex_unlock(&t->mu);
   pthread_mutex_unlock(&t->ix);
@@ -389,17 +391,26 @@ floe_status tbl_compact(floe_table *t, int force, floe_error *err) {
   for (int i = 0; i < p.n && !st; i++)
     st = ice_txn_remove_file(x, p.f[i]->df.file_path, err);
   if (!st && nf) st = ice_txn_append(x, &nf->df, err);
-  char lsn[24];
+  char lsn[24], id[37];
   snprintf(lsn, sizeof lsn, "%" PRIu64, p.lsn);
   if (!st) st = ice_txn_set_summary(x, "floe.source-lsn", lsn, err);
+  if (!st) st = tbl_uuid(id, err);
+  if (!st) st = ice_txn_set_summary(x, TBL_COMMIT_ID, id, err);
+  bool unknown = false;
   if (!st) {
     ice_txn_set_replace(x);
     st = ice_txn_commit(x, NULL, err);
     x = NULL;
+    if (st && tbl_commit_landed_anyway(t, id)) {
+      ferr_clear(err);
+      st = FLOE_OK;
+    }
+    unknown = st && t->unsure && !strcmp(t->unsure, id);
   }
   ice_txn_abort(x);
   if (st) {
-    if (nf) {
+    /* the new file goes unless the commit may have landed with it */
+    if (nf && !unknown) {
       char *key = NULL;
       floe_error e2;
       if (ice_catalog_key(t->cat, nf->df.file_path, &key, &e2) == FLOE_OK)

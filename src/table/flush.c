@@ -243,8 +243,52 @@ static void drop_data_file(floe_table *t, const char *path) {
   free(key);
 }
 
+floe_status tbl_commit_landed(floe_table *t, const char *id, bool *landed,
+                              floe_error *err) {
+  *landed = false;
+  FLOE_TRY(ice_table_refresh(t->ice, err));
+  const ice_metadata *md = ice_table_metadata(t->ice);
+  for (int i = 0; i < md->nsnapshots && !*landed; i++) {
+    const char *v = ice_kv_get(&md->snapshots[i].summary, TBL_COMMIT_ID);
+    *landed = v && !strcmp(v, id);
+  }
+  return FLOE_OK;
+}
+
+floe_status tbl_commit_ready(floe_table *t, floe_error *err) {
+  if (atomic_load(&t->broken))
+    return ferr_set(err, FLOE_EIO,
+                    "table is broken by an earlier failure: reopen it");
+  if (!t->unsure) return FLOE_OK;
+  bool landed = false;
+  floe_status st = tbl_commit_landed(t, t->unsure, &landed, err);
+  if (st)
+    return ferr_prefix(err, st, "the outcome of Iceberg commit %s is unknown",
+                       t->unsure);
+  free(t->unsure);
+  t->unsure = NULL;
+  if (!landed) return FLOE_OK; /* what it held is still pending: retried */
+  /* it landed, but the view took it as failed (its files still pending,
+   * durable_lsn behind): only a reopen reconciles the two */
+  atomic_store(&t->broken, true);
+  return ferr_set(err, FLOE_EIO,
+                  "an Iceberg commit reported as failed did land: the table "
+                  "must be reopened");
+}
+
+bool tbl_commit_landed_anyway(floe_table *t, const char *id) {
+  bool landed = false;
+  floe_error e;
+  if (tbl_commit_landed(t, id, &landed, &e) == FLOE_OK) return landed;
+  free(t->unsure);
+  t->unsure = strdup(id);
+  if (!t->unsure) atomic_store(&t->broken, true); /* cannot look for it */
+  return false;
+}
+
 static floe_status ice_commit(floe_table *t, const fpin *p, tbl_file *nf,
-                              int64_t *parent_ts, floe_error *err) {
+                              const char *id, int64_t *parent_ts,
+                              floe_error *err) {
   const ice_snapshot *cur =
       ice_metadata_current_snapshot(ice_table_metadata(t->ice));
   *parent_ts = cur ? cur->timestamp_ms : 0;
@@ -270,11 +314,17 @@ static floe_status ice_commit(floe_table *t, const fpin *p, tbl_file *nf,
   char lsn[24];
   snprintf(lsn, sizeof lsn, "%" PRIu64, p->lsn);
   if (!st) st = ice_txn_set_summary(x, "floe.source-lsn", lsn, err);
+  if (!st) st = ice_txn_set_summary(x, TBL_COMMIT_ID, id, err);
   if (st) {
     ice_txn_abort(x);
     return st;
   }
-  return ice_txn_commit(x, NULL, err);
+  st = ice_txn_commit(x, NULL, err);
+  if (st && tbl_commit_landed_anyway(t, id)) {
+    ferr_clear(err);
+    st = FLOE_OK;
+  }
+  return st;
 }
 
 static bool flist_remove(tbl_flist *l, const tbl_file *f) {
@@ -416,6 +466,12 @@ static floe_status install(floe_table *t, const fpin *p, tbl_file *nf,
 }
 
 floe_status tbl_flush(floe_table *t, bool commit, floe_error *err) {
+  /* a broken table's view may hold half a source commit: nothing of it
+   * may reach Iceberg */
+  if (atomic_load(&t->broken) || commit) {
+    floe_status st = tbl_commit_ready(t, err);
+    if (st) return ferr_prefix(err, st, "flush");
+  }
   fpin p;
   pthread_mutex_lock(&t->ix);
   pthread_mutex_lock(&t->mu);
@@ -439,7 +495,9 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err) {
   floe_error cerr;
   ferr_clear(&cerr);
   if (commit && (p.dirty || nf)) {
-    cst = ice_commit(t, &p, nf, &parent_ts, &cerr);
+    char id[37];
+    cst = tbl_uuid(id, &cerr);
+    if (!cst) cst = ice_commit(t, &p, nf, id, &parent_ts, &cerr);
     committed = cst == FLOE_OK;
   } else if (commit) {
     committed = true; /* nothing to write: durable catches up */

@@ -89,6 +89,8 @@ static void table_destroy(floe_table *t) {
   tbl_flist_clear(&t->removed);
   tbl_flist_clear(&t->trash);
   tbl_flist_clear(&t->retired);
+  for (int i = 0; i < t->nmoving; i++) free(t->moving[i]);
+  free(t->moving);
   for (int i = 0; i < t->ngen; i++) tidx_mem_free(t->gen[i].m);
   tidx_mem_free(t->spare_gen);
   for (int i = 0; i < t->nfidx; i++) tbl_fidx_unref(t->fidx[i]);
@@ -100,6 +102,7 @@ static void table_destroy(floe_table *t) {
   free(t->name);
   free(t->state_dir);
   free(t->location);
+  free(t->unsure);
   pthread_mutex_destroy(&t->maint);
   pthread_mutex_destroy(&t->ix);
   pthread_mutex_destroy(&t->mu);
@@ -122,7 +125,7 @@ floe_status floe_table_close(floe_table *t, floe_error *err) {
     tbl_txn_free(t, x);
   }
   floe_status st = FLOE_OK;
-  if (!t->broken) {
+  if (!atomic_load(&t->broken)) {
     pthread_mutex_lock(&t->maint);
     st = tbl_flush(t, true, err);
     pthread_mutex_unlock(&t->maint);
@@ -132,16 +135,17 @@ floe_status floe_table_close(floe_table *t, floe_error *err) {
 }
 
 int floe_table_columns(const floe_table *t, const floe_column **cols) {
-  if (cols) *cols = t->schema->fcols;
-  return t->schema->ncols;
+  if (cols) *cols = t ? t->schema->fcols : NULL;
+  return t ? t->schema->ncols : 0;
 }
 
 int floe_table_key(const floe_table *t, const int **key_cols) {
-  if (key_cols) *key_cols = t->schema->key;
-  return t->schema->nkey;
+  if (key_cols) *key_cols = t ? t->schema->key : NULL;
+  return t ? t->schema->nkey : 0;
 }
 
 uint64_t floe_applied_lsn(floe_table *t) {
+  if (!t) return 0;
   pthread_mutex_lock(&t->mu);
   uint64_t v = t->applied;
   pthread_mutex_unlock(&t->mu);
@@ -149,6 +153,7 @@ uint64_t floe_applied_lsn(floe_table *t) {
 }
 
 uint64_t floe_durable_lsn(floe_table *t) {
+  if (!t) return 0;
   pthread_mutex_lock(&t->mu);
   /* nothing changed since the last commit: everything applied is durable */
   uint64_t v = t->changes == t->committed_changes && !t->removed.n ? t->applied
@@ -166,7 +171,9 @@ uint64_t floe_durable_lsn(floe_table *t) {
 }
 
 void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
+  if (!o) return;
   memset(o, 0, sizeof *o);
+  if (!t) return;
   pthread_mutex_lock(&t->ix);
   for (int g = 0; g < t->ngen; g++) {
     o->index_bytes += tidx_mem_bytes(t->gen[g].m);
@@ -204,6 +211,34 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
 }
 
 /* ---- open ---- */
+
+/* Values no table can run with (the defaults are floe_table_config_init's;
+ * 0 means "never" / "every time" where floe.h says so). */
+static floe_status check_config(const floe_table_config *c, floe_error *err) {
+  const char *bad = NULL;
+  if (c->batch_rows < 1 || c->batch_rows > (1 << 24))
+    return ferr_set(err, FLOE_EINVAL, "batch_rows %d out of 1..2^24",
+                    c->batch_rows);
+  if (c->flush_rows < 1) bad = "flush_rows";
+  if (c->flush_bytes < 1) bad = "flush_bytes";
+  if (c->txn_spill_bytes < 1) bad = "txn_spill_bytes";
+  if (c->keep_snapshots < 1) bad = "keep_snapshots";
+  if (bad) return ferr_set(err, FLOE_EINVAL, "%s must be at least 1", bad);
+  if (c->flush_age_ms < 0) bad = "flush_age_ms";
+  if (c->commit_interval_ms < 0) bad = "commit_interval_ms";
+  if (c->memory_limit < 0) bad = "memory_limit";
+  if (c->snapshot_max_age_ms < 0) bad = "snapshot_max_age_ms";
+  if (c->orphan_age_ms < 0) bad = "orphan_age_ms";
+  if (c->housekeeping_interval_ms < 0) bad = "housekeeping_interval_ms";
+  if (c->target_file_bytes < 0) bad = "target_file_bytes";
+  if (c->compact_min_files < 0) bad = "compact_min_files";
+  if (c->compact_interval_ms < 0) bad = "compact_interval_ms";
+  if (bad) return ferr_set(err, FLOE_EINVAL, "%s must not be negative", bad);
+  if (!(c->compact_delete_fraction >= 0 && c->compact_delete_fraction <= 1))
+    return ferr_set(err, FLOE_EINVAL, "compact_delete_fraction %g out of 0..1",
+                    c->compact_delete_fraction);
+  return FLOE_OK;
+}
 
 static floe_status check_key_column(const floe_column *c, floe_error *err) {
   if (c->nullable)
@@ -413,33 +448,27 @@ static floe_status load_indexes(floe_table *t, bool *covered, floe_error *err) {
   return st;
 }
 
-/* Builds one index over the files no persisted index covers, from their
- * key columns. */
-static floe_status rebuild_index(floe_table *t, const bool *covered,
-                                 floe_error *err) {
-  int n = 0;
-  for (int i = 0; i < t->nfiles; i++) n += !covered[i];
+floe_status tbl_index_files(floe_table *t, const tbl_schema *s,
+                            tbl_file *const *files, int n, tbl_fidx **out,
+                            floe_error *err) {
+  *out = NULL;
   if (!n) return FLOE_OK;
-  const tbl_schema *s = t->schema;
   ice_plan plan;
   memset(&plan, 0, sizeof plan);
   plan.tasks = calloc((size_t)n, sizeof *plan.tasks);
   tidx_cover *cv = calloc((size_t)n, sizeof *cv);
   int32_t *ids = calloc((size_t)s->nident, sizeof *ids);
   int64_t total = 0;
-  for (int i = 0; i < t->nfiles; i++)
-    if (!covered[i]) total += t->files[i]->rows;
+  for (int i = 0; i < n; i++) total += files[i]->rows;
   uint64_t *h = malloc((size_t)(total ? total : 1) * sizeof *h);
   floe_status st = FLOE_OK;
   if (!plan.tasks || !cv || !ids || !h) st = ferr_nomem(err, (size_t)total * 8);
-  for (int i = 0, k = 0; i < t->nfiles && !st; i++) {
-    if (covered[i]) continue;
-    plan.tasks[k].file = t->files[i]->df; /* borrowed; no deletes: every
-                                             position gets its hash */
-    cv[k].path = t->files[i]->df.file_path;
-    cv[k].rows = t->files[i]->rows;
-    cv[k].slot = t->files[i]->slot;
-    k++;
+  for (int i = 0; i < n && !st; i++) {
+    plan.tasks[i].file = files[i]->df; /* borrowed; no deletes: every
+                                          position gets its hash */
+    cv[i].path = files[i]->df.file_path;
+    cv[i].rows = files[i]->rows;
+    cv[i].slot = files[i]->slot;
   }
   plan.ntasks = n;
   plan.schema_id = s->ice.schema_id;
@@ -452,7 +481,7 @@ static floe_status rebuild_index(floe_table *t, const bool *covered,
     memset(&md, 0, sizeof md);
     md.location = t->location;
     md.nschemas = 1;
-    md.schemas = &t->schema->ice;
+    md.schemas = (ice_schema *)&s->ice;
     st = ice_scan_open_md(t->cat, &md, &plan, ids, s->nident, &sc, err);
   }
   int64_t got = 0;
@@ -477,15 +506,9 @@ static floe_status rebuild_index(floe_table *t, const bool *covered,
   if (!st) st = tbl_path_uuid(dir, "", ".tidx", &path, err);
   tidx_file *f = NULL;
   if (!st) st = tidx_file_build(path, cv, n, h, &f, err);
-  if (!st) {
-    tbl_fidx *x = tbl_fidx_wrap(f);
-    if (!x) {
-      tidx_file_close(f, 1);
-      st = ferr_nomem(err, sizeof *x);
-    } else if ((st = tbl_fidx_push(t, x, err))) {
-      x->unlink = true;
-      tbl_fidx_unref(x);
-    }
+  if (!st && !(*out = tbl_fidx_wrap(f))) {
+    tidx_file_close(f, 1);
+    st = ferr_nomem(err, sizeof **out);
   }
   free(dir);
   free(path);
@@ -493,7 +516,26 @@ static floe_status rebuild_index(floe_table *t, const bool *covered,
   free(cv);
   free(ids);
   free(h);
-  return st ? ferr_prefix(err, st, "rebuilding the key index") : FLOE_OK;
+  return st ? ferr_prefix(err, st, "building the key index") : FLOE_OK;
+}
+
+/* Builds one index over the files no persisted index covers, from their
+ * key columns. */
+static floe_status rebuild_index(floe_table *t, const bool *covered,
+                                 floe_error *err) {
+  tbl_file **files = calloc((size_t)t->nfiles + 1, sizeof *files);
+  if (!files) return ferr_nomem(err, (size_t)t->nfiles * sizeof *files);
+  int n = 0;
+  for (int i = 0; i < t->nfiles; i++)
+    if (!covered[i]) files[n++] = t->files[i];
+  tbl_fidx *x = NULL;
+  floe_status st = tbl_index_files(t, t->schema, files, n, &x, err);
+  free(files);
+  if (!st && x && (st = tbl_fidx_push(t, x, err))) {
+    x->unlink = true;
+    tbl_fidx_unref(x);
+  }
+  return st;
 }
 
 static floe_status open_table(floe_table *t, const floe_table_ref *ref,
@@ -544,6 +586,7 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
   atomic_init(&t->refs, 1);
   atomic_init(&t->txn_bytes, 0);
   atomic_init(&t->mem_bytes, 0);
+  atomic_init(&t->broken, false);
   pthread_mutex_init(&t->maint, NULL);
   pthread_mutex_init(&t->ix, NULL);
   pthread_mutex_init(&t->mu, NULL);
@@ -558,10 +601,7 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
     floe_table_config_init(&t->cfg);
   t->cfg.state_dir = NULL;
   t->last_commit_ms = t->last_compact_ms = t->last_house_ms = INT64_MIN;
-  floe_status st = FLOE_OK;
-  if (t->cfg.batch_rows < 1 || t->cfg.batch_rows > (1 << 24))
-    st = ferr_set(err, FLOE_EINVAL, "batch_rows %d out of 1..2^24",
-                  t->cfg.batch_rows);
+  floe_status st = check_config(&t->cfg, err);
   t->ns = strdup(ref->ns);
   t->name = strdup(ref->name);
   if (!st && (!t->ns || !t->name)) st = ferr_nomem(err, strlen(ref->name));

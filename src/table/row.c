@@ -78,6 +78,7 @@ void floe_row_reset(floe_row *r) {
  * column NULL until done() (so a failed set reads as NULL). */
 static floe_status target(floe_row *r, int col, col_column **c, col_dtype *t,
                           floe_error *err) {
+  if (!r) return ferr_set(err, FLOE_EINVAL, "NULL row");
   if (col == FLOE_ELEM) {
     if (r->list_col < 0)
       return ferr_set(err, FLOE_EINVAL, "list element outside a list");
@@ -275,7 +276,7 @@ floe_status floe_row_list_begin(floe_row *r, int col, floe_error *err) {
 }
 
 floe_status floe_row_list_end(floe_row *r, floe_error *err) {
-  if (r->list_col < 0) return ferr_set(err, FLOE_EINVAL, "no open list");
+  if (!r || r->list_col < 0) return ferr_set(err, FLOE_EINVAL, "no open list");
   int col = r->list_col;
   col_column *c = &r->cols[col];
   FLOE_TRY(col_list_end(c, err));

@@ -255,6 +255,10 @@ floe_status tbl_files_push(floe_table *t, tbl_file *f, floe_error *err) {
   return FLOE_OK;
 }
 
+floe_status tbl_fidx_reserve(floe_table *t, int n, floe_error *err) {
+  return grow((void **)&t->fidx, &t->capfidx, n, sizeof *t->fidx, err);
+}
+
 floe_status tbl_fidx_push(floe_table *t, tbl_fidx *x, floe_error *err) {
   FLOE_TRY(
       grow((void **)&t->fidx, &t->capfidx, t->nfidx + 1, sizeof *t->fidx, err));
@@ -327,8 +331,7 @@ floe_status tbl_mkdirs(const char *path, floe_error *err) {
   return FLOE_OK;
 }
 
-floe_status tbl_path_uuid(const char *dir, const char *prefix,
-                          const char *suffix, char **out, floe_error *err) {
+floe_status tbl_uuid(char u[37], floe_error *err) {
   uint8_t b[16];
   size_t got = 0;
   while (got < sizeof b) {
@@ -339,7 +342,6 @@ floe_status tbl_path_uuid(const char *dir, const char *prefix,
   }
   b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
   b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-  char u[37];
   static const char hx[] = "0123456789abcdef";
   int o = 0;
   for (int i = 0; i < 16; i++) {
@@ -348,6 +350,13 @@ floe_status tbl_path_uuid(const char *dir, const char *prefix,
     u[o++] = hx[b[i] & 15];
   }
   u[o] = 0;
+  return FLOE_OK;
+}
+
+floe_status tbl_path_uuid(const char *dir, const char *prefix,
+                          const char *suffix, char **out, floe_error *err) {
+  char u[37];
+  FLOE_TRY(tbl_uuid(u, err));
   size_t n = strlen(dir) + strlen(prefix) + strlen(suffix) + 40;
   *out = malloc(n);
   if (!*out) return ferr_nomem(err, n);

@@ -241,6 +241,11 @@ struct floe_table {
   uint64_t asnap_version;
   int64_t mem_rows;
   atomic_llong mem_bytes; /* also read by ingest without a lock (spills) */
+  /* store keys of the spill files a commit is moving into the data
+   * directory, from before the move until they are in files[]: an orphan
+   * sweep listing the directory meanwhile must spare them */
+  int nmoving, capmoving;
+  char **moving;
 
   /* ---- index (ix) ---- */
   int ngen;
@@ -255,11 +260,19 @@ struct floe_table {
   tbl_txn **txns;
   atomic_llong txn_bytes;
   floe_row *scratch; /* an update's new row with unchanged values filled */
-  bool broken;       /* a commit failed half-way: refuse further changes */
+  /* the view and Iceberg can no longer be reconciled (a commit failed
+   * half-way, a schema change could not convert the rows, an Iceberg commit
+   * reported as failed landed after all): changes and Iceberg commits are
+   * refused until the table is reopened. Set by either thread. */
+  atomic_bool broken;
 
   /* ---- maintenance (maint) ---- */
   int64_t last_commit_ms, last_compact_ms, last_house_ms;
   int64_t commit_wall_ms; /* wall ms of the last Iceberg commit */
+  /* the floe.commit-id of an Iceberg commit that failed in a way that may
+   * have landed (the catalog could not be read back to tell): the next
+   * commit looks for it first */
+  char *unsure;
 
   /* ---- counters (mu) ---- */
   int64_t n_commits, n_flushes, n_compactions, n_changes;
@@ -278,6 +291,8 @@ int tbl_find_file_index(const floe_table *t, uint32_t slot);
 floe_status tbl_mem_push(floe_table *t, tbl_batch *b, floe_error *err);
 floe_status tbl_files_push(floe_table *t, tbl_file *f, floe_error *err);
 floe_status tbl_fidx_push(floe_table *t, tbl_fidx *x, floe_error *err);
+/* Room for n file indexes in fidx[] (ix). */
+floe_status tbl_fidx_reserve(floe_table *t, int n, floe_error *err);
 
 /* Calls fn for every candidate location of hash (mem generations, then
  * file indexes). ix held. */
@@ -297,6 +312,13 @@ floe_status tbl_read_file_rows(ice_catalog *cat, const char *path, bool local,
                                const tbl_schema *s, const int64_t *pos, int n,
                                col_batch *out, floe_error *err);
 
+/* Builds one persisted index over files (rows read by field id in schema
+ * s, deletes ignored: every position gets its identity hash). *out NULL
+ * when n == 0. No lock: reads the files. (open.c) */
+floe_status tbl_index_files(floe_table *t, const tbl_schema *s,
+                            tbl_file *const *files, int n, tbl_fidx **out,
+                            floe_error *err);
+
 /* ---- flush / commit / compaction (flush.c, compact.c) ---- */
 
 /* Flushes the mem slice to a data file; commit: and commits everything to
@@ -305,11 +327,31 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err);
 floe_status tbl_compact(floe_table *t, int force, floe_error *err);
 floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err);
 floe_status tbl_housekeep(floe_table *t, floe_error *err);
+/* Iceberg commits carry a summary key floe.commit-id = a fresh uuid, so a
+ * commit that reported a failure can be looked for: tbl_commit_landed
+ * refreshes the table and says whether a snapshot has id (an error when the
+ * catalog cannot be read). maint held. */
+#define TBL_COMMIT_ID "floe.commit-id"
+floe_status tbl_commit_landed(floe_table *t, const char *id, bool *landed,
+                              floe_error *err);
+/* Before an Iceberg commit: FLOE_OK when the table may commit (not broken,
+ * no earlier commit of unknown outcome, or it is known not to have landed).
+ * maint held. */
+floe_status tbl_commit_ready(floe_table *t, floe_error *err);
+/* After ice_txn_commit of id failed: whether it landed anyway (the catalog
+ * swap went through and the reply was lost, or a step after it failed).
+ * When the catalog cannot tell, t->unsure = id for the next commit to look
+ * for (false is returned). maint held. */
+bool tbl_commit_landed_anyway(floe_table *t, const char *id);
 /* Moves trash files nothing pins into drop (for tbl_drop_files after the
  * locks are released) and forgets retired files nothing pins. mu held. */
 void tbl_sweep(floe_table *t, tbl_flist *drop);
 /* Deletes the files in drop from disk and clears the list. No lock. */
 void tbl_drop_files(floe_table *t, tbl_flist *drop);
+/* Whether the file with store key `key` is one of the table's own files
+ * that no snapshot holds yet (a flushed or spilled file, or one a commit is
+ * moving in): orphan removal spares it. Takes mu. */
+bool tbl_keep_file(void *t, const char *key);
 
 /* Converts column src (any type the schema may widen into c's) and appends
  * rows [from, from+n) to c. */
@@ -327,6 +369,8 @@ bool tbl_same_type(col_dtype a, col_dtype b);
 
 /* Makes directories (mkdir -p). */
 floe_status tbl_mkdirs(const char *path, floe_error *err);
+/* A random (version 4) uuid in canonical text form. */
+floe_status tbl_uuid(char out[37], floe_error *err);
 /* "<dir>/<prefix><uuid><suffix>" (malloc'd). */
 floe_status tbl_path_uuid(const char *dir, const char *prefix,
                           const char *suffix, char **out, floe_error *err);

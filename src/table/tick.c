@@ -114,6 +114,32 @@ floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err) {
   return st ? ferr_prefix(err, st, "index merge") : FLOE_OK;
 }
 
+/* Whether path names the store key `key` (mu held; rare: asked only for
+ * orphan candidates). */
+static bool path_has_key(const floe_table *t, const char *path,
+                         const char *key) {
+  char *k = NULL;
+  floe_error e;
+  bool eq = ice_catalog_key(t->cat, path, &k, &e) == FLOE_OK && !strcmp(k, key);
+  free(k);
+  return eq;
+}
+
+bool tbl_keep_file(void *arg, const char *key) {
+  floe_table *t = arg;
+  bool keep = false;
+  pthread_mutex_lock(&t->mu);
+  for (int i = 0; i < t->nmoving && !keep; i++)
+    keep = !strcmp(t->moving[i], key);
+  for (int i = 0; i < t->nfiles && !keep; i++)
+    keep = t->files[i]->ice != TBL_ICE_LIVE &&
+           path_has_key(t, t->files[i]->df.file_path, key);
+  for (int i = 0; i < t->trash.n && !keep; i++)
+    keep = path_has_key(t, t->trash.v[i]->df.file_path, key);
+  pthread_mutex_unlock(&t->mu);
+  return keep;
+}
+
 floe_status tbl_housekeep(floe_table *t, floe_error *err) {
   int64_t older = tbl_wall_ms() - t->cfg.snapshot_max_age_ms;
   bool orphans_ok = true;
@@ -124,7 +150,9 @@ floe_status tbl_housekeep(floe_table *t, floe_error *err) {
     tbl_file *f = t->retired.v[i];
     if (atomic_load(&f->refs) > 1 && f->gone_ts < older) older = f->gone_ts;
   }
-  /* files no snapshot references yet are not orphans */
+  /* files no snapshot references yet are not orphans; those that appear
+   * while the sweep runs (a commit moving spill files in) are spared by
+   * tbl_keep_file */
   if (t->trash.n) orphans_ok = false;
   for (int i = 0; i < t->nfiles && orphans_ok; i++)
     if (t->files[i]->ice != TBL_ICE_LIVE) orphans_ok = false;
@@ -132,8 +160,9 @@ floe_status tbl_housekeep(floe_table *t, floe_error *err) {
   floe_status st = ice_table_expire_snapshots(t->ice, older,
                                               t->cfg.keep_snapshots, NULL, err);
   if (!st && orphans_ok)
-    st = ice_table_remove_orphans(t->ice, tbl_wall_ms() - t->cfg.orphan_age_ms,
-                                  NULL, err);
+    st = ice_table_remove_orphans_keep(t->ice,
+                                       tbl_wall_ms() - t->cfg.orphan_age_ms,
+                                       tbl_keep_file, t, NULL, err);
   pthread_mutex_lock(&t->mu);
   t->nsnapshots = ice_table_metadata(t->ice)->nsnapshots;
   pthread_mutex_unlock(&t->mu);

@@ -112,7 +112,8 @@ static floe_status txn_get(floe_table *t, uint32_t xid, tbl_txn **out,
 
 /* ---- private rows ---- */
 
-static uint32_t run_sub(const tbl_txn *x, int64_t g) {
+/* Whether the run holding row g belongs to an aborted subtransaction. */
+static bool run_dead(const tbl_txn *x, int64_t g) {
   int lo = 0, hi = x->nrun - 1, best = 0;
   while (lo <= hi) {
     int m = (lo + hi) / 2;
@@ -123,7 +124,25 @@ static uint32_t run_sub(const tbl_txn *x, int64_t g) {
       hi = m - 1;
     }
   }
-  return x->nrun ? x->runs[best].sub : 0;
+  return x->nrun && x->runs[best].dead;
+}
+
+/* Position of sub in the sorted aborted list (or where it would go). */
+static int aborted_pos(const tbl_txn *x, uint32_t sub) {
+  int lo = 0, hi = x->naborted;
+  while (lo < hi) {
+    int m = (lo + hi) / 2;
+    if (x->aborted[m] < sub)
+      lo = m + 1;
+    else
+      hi = m;
+  }
+  return lo;
+}
+
+static bool aborted_has(const tbl_txn *x, uint32_t sub) {
+  int i = aborted_pos(x, sub);
+  return i < x->naborted && x->aborted[i] == sub;
 }
 
 static tbl_chunk *chunk_of(const tbl_txn *x, int64_t g, int64_t *row) {
@@ -169,14 +188,10 @@ bool tbl_txn_dead(const tbl_txn *x, int64_t g) {
   } else if (sdel_has(x, g)) {
     return true;
   }
-  for (int i = 0; i < x->ntmark; i++)
-    if (g < x->tmarks[i].g) return true;
-  if (x->naborted) {
-    uint32_t s = run_sub(x, g);
-    for (int i = 0; i < x->naborted; i++)
-      if (x->aborted[i] == s) return true;
-  }
-  return false;
+  /* O(log runs) whatever the number of truncates and aborted
+   * subtransactions: commit asks this for every row */
+  if (g < x->tmax) return true;
+  return x->naborted && run_dead(x, g);
 }
 
 static floe_status index_chunks(tbl_txn *x, floe_error *err) {
@@ -188,6 +203,7 @@ static floe_status index_chunks(tbl_txn *x, floe_error *err) {
   for (int64_t g = x->idx_upto; g < x->nrows; g++) {
     int64_t r;
     tbl_chunk *c = chunk_of(x, g, &r);
+    if (tbl_bits_get(c->del, r)) continue; /* see mark_deleted */
     FLOE_TRY(tidx_mem_insert(x->idx, c->hash[r], (uint64_t)g, err));
   }
   x->idx_upto = x->nrows;
@@ -226,6 +242,7 @@ static floe_status run_mark(tbl_txn *x, uint32_t sub, floe_error *err) {
         grow((void **)&x->runs, &x->caprun, x->nrun + 1, sizeof *x->runs, err));
     x->runs[x->nrun].g0 = x->nrows;
     x->runs[x->nrun].sub = sub;
+    x->runs[x->nrun].dead = x->naborted && aborted_has(x, sub);
     x->nrun++;
   }
   return FLOE_OK;
@@ -265,6 +282,11 @@ static floe_status mark_deleted(tbl_txn *x, int64_t g, uint32_t sub,
     int64_t r;
     tbl_chunk *c = chunk_of(x, g, &r);
     tbl_bits_set(c->del, r);
+    /* the private index keeps live rows only: a key updated over and over
+     * inside one transaction would otherwise pile dead entries under one
+     * hash for every later lookup to walk (quadratic) */
+    if (x->idx && g < x->idx_upto)
+      tidx_mem_remove(x->idx, c->hash[r], (uint64_t)g);
   } else {
     if (!x->sdel) FLOE_TRY(tidx_mem_new(64, &x->sdel, err));
     FLOE_TRY(
@@ -751,6 +773,7 @@ floe_status floe_truncate(floe_table *t, uint32_t xid, uint32_t subxid,
   x->tmarks[x->ntmark].g = x->nrows;
   x->tmarks[x->ntmark].sub = subxid;
   x->ntmark++;
+  if (x->nrows > x->tmax) x->tmax = x->nrows;
   return FLOE_OK;
 }
 
@@ -766,7 +789,28 @@ floe_status floe_abort(floe_table *t, uint32_t xid, uint32_t subxid,
   }
   FLOE_TRY(grow((void **)&x->aborted, &x->capaborted, x->naborted + 1,
                 sizeof *x->aborted, err));
-  x->aborted[x->naborted++] = subxid;
+  int at = aborted_pos(x, subxid);
+  if (at == x->naborted || x->aborted[at] != subxid) {
+    memmove(&x->aborted[at + 1], &x->aborted[at],
+            (size_t)(x->naborted - at) * sizeof *x->aborted);
+    x->aborted[at] = subxid;
+    x->naborted++;
+  }
+  /* its rows are dead for good (and out of the private index) */
+  for (int i = 0; i < x->nrun; i++) {
+    if (x->runs[i].sub != subxid) continue;
+    x->runs[i].dead = true;
+    if (!x->idx) continue;
+    int64_t end = i + 1 < x->nrun ? x->runs[i + 1].g0 : x->nrows;
+    int64_t g = x->runs[i].g0 > x->spilled ? x->runs[i].g0 : x->spilled;
+    if (end > x->idx_upto) end = x->idx_upto;
+    for (; g < end; g++) {
+      int64_t r;
+      tbl_chunk *c = chunk_of(x, g, &r);
+      if (!tbl_bits_get(c->del, r))
+        tidx_mem_remove(x->idx, c->hash[r], (uint64_t)g);
+    }
+  }
   int k = 0;
   for (int i = 0; i < x->npdel; i++) {
     tbl_mark m = x->pdels[i];
@@ -778,14 +822,25 @@ floe_status floe_abort(floe_table *t, uint32_t xid, uint32_t subxid,
       int64_t r;
       tbl_chunk *c = chunk_of(x, m.g, &r);
       tbl_bits_clear(c->del, r);
+      /* back in the private index (rebuilt on the next lookup if that
+       * fails) */
+      if (x->idx && m.g < x->idx_upto &&
+          tidx_mem_insert(x->idx, c->hash[r], (uint64_t)m.g, NULL)) {
+        tidx_mem_free(x->idx);
+        x->idx = NULL;
+      }
     } else {
       tidx_mem_remove(x->sdel, fhash_u64((uint64_t)m.g), (uint64_t)m.g);
     }
   }
   x->npdel = k;
   k = 0;
+  x->tmax = 0;
   for (int i = 0; i < x->ntmark; i++)
-    if (x->tmarks[i].sub != subxid) x->tmarks[k++] = x->tmarks[i];
+    if (x->tmarks[i].sub != subxid) {
+      x->tmarks[k++] = x->tmarks[i];
+      if (x->tmarks[i].g > x->tmax) x->tmax = x->tmarks[i].g;
+    }
   x->ntmark = k;
   for (int i = 0; i < x->nop; i++)
     if (x->ops[i].sub == subxid) x->ops[i].dead = true;

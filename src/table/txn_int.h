@@ -29,10 +29,12 @@ typedef struct tbl_seg {
   tbl_schema *schema; /* the schema its rows were written with */
 } tbl_seg;
 
-/* rows [g0, next run's g0) were inserted by subxid sub */
+/* rows [g0, next run's g0) were inserted by subxid sub; dead once sub
+ * aborted */
 typedef struct tbl_run {
   int64_t g0;
   uint32_t sub;
+  bool dead;
 } tbl_run;
 
 /* a private delete (undone when sub aborts) or a truncate point (rows
@@ -72,8 +74,9 @@ struct tbl_txn {
   tbl_mark *pdels; /* explicit private deletes, for subxact abort */
   int ntmark, captmark;
   tbl_mark *tmarks;
+  int64_t tmax; /* the highest truncate point: rows below it are dead */
   int naborted, capaborted;
-  uint32_t *aborted;
+  uint32_t *aborted; /* sorted */
   col_batch *opkeys; /* identity values of deleted committed rows */
   int nop, capop;
   tbl_op *ops;

@@ -5,7 +5,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 for cmd in "" "parquet" "parquet write" "parquet cat" "parquet meta" \
-  "iceberg" "iceberg inspect" "iceberg scan"; do
+  "iceberg" "iceberg inspect" "iceberg scan" scan status tables snapshot \
+  optimize add-table drop-table; do
   for h in --help -h; do
     # shellcheck disable=SC2086
     expect_rc 0 "$FLOE" $cmd $h
@@ -29,6 +30,20 @@ done
 expect_rc 0 "$FLOE" iceberg inspect --help
 for word in --snapshot --warehouse floe.source-lsn cardinality; do
   grep -qF -- "$word" "$T/out" || fail "iceberg inspect --help lacks $word"
+done
+
+expect_rc 0 "$FLOE" scan --help
+for word in --at-lsn --latest --timeout --columns --where-key --format --socket \
+  --name --warehouse --catalog FLOE_SOCKET pg_current_wal_lsn arrow parquet; do
+  grep -qF -- "$word" "$T/out" || fail "scan --help lacks $word"
+done
+expect_rc 0 "$FLOE" status --help
+for word in --json --watch --count applied_lsn durable_lsn last_error; do
+  grep -qF -- "$word" "$T/out" || fail "status --help lacks $word"
+done
+expect_rc 0 "$FLOE" --help
+for word in scan status tables snapshot optimize add-table drop-table; do
+  grep -qE "^  $word " "$T/out" || fail "floe --help lacks $word"
 done
 
 expect_rc 0 "$FLOE" --version

@@ -10,6 +10,9 @@
 #   mirror_stop / mirror_kill   SIGTERM (graceful, waits) / SIGKILL
 #   mirror_cmd_reply CMD...  runs a command and prints its reply
 
+# psql renders values with the settings floe's connections use
+export PGOPTIONS="-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex"
+
 MBIN=${FLOE_BUILD:?set FLOE_BUILD to the build directory}/pg_mirror_run
 MDIR=""
 MPID=""
@@ -116,6 +119,17 @@ mirror_dump() {
   fi
 }
 
+# mirror_wait: waits until the mirror applied the current WAL position
+mirror_wait() {
+  local lsn out
+  lsn=$(psql -qAt -c "SELECT pg_current_wal_lsn()")
+  out=$(mirror_cmd_reply wait "$lsn")
+  [[ "$out" == ok* ]] || {
+    echo "mirror_wait: $out" >&2
+    return 1
+  }
+}
+
 # mirror_check S.T...: mirror == source, row for row, value for value
 mirror_check() {
   local d="$MDIR/dump" t sql bad=0
@@ -132,6 +146,7 @@ mirror_check() {
       bad=1
       continue
     fi
+    LC_ALL=C sort -o "$d/$t" "$d/$t"
     if ! cmp -s "$d/$t" "$d/$t.pg"; then
       echo "mirror_check $t: mirror differs from source ($(wc -l <"$d/$t") vs $(wc -l <"$d/$t.pg") rows):" >&2
       diff "$d/$t.pg" "$d/$t" | head -10 >&2

@@ -7,7 +7,8 @@
  *
  *   dump LSN DIR      waits until every streaming table applied LSN, then
  *                     writes DIR/<schema>.<table> (each row of a read state
- *                     in a canonical text, sorted) and DIR/.done
+ *                     in a canonical text, unsorted) and DIR/.done
+ *   wait LSN REPLY    only the wait
  *   sql S.T REPLY     the SQL that renders S.T the same way from Postgres
  *   status REPLY      mirror and table states, LSNs, rows, peak RSS
  *   add S.T REPLY     pgs_add_table         remove S.T REPLY / resync S.T REPLY
@@ -73,11 +74,6 @@ static void *maint_main(void *arg) {
 
 /* ---- canonical rendering of a scan ---- */
 
-typedef struct lines {
-  char **v;
-  size_t n, cap;
-} lines;
-
 static void out_hex(fbuf *o, const uint8_t *p, size_t n) {
   static const char d[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
@@ -107,9 +103,15 @@ static void render(fbuf *o, const struct ArrowSchema *sc,
   } else if (!strcmp(f, "l") || !strncmp(f, "ts", 2) || !strcmp(f, "ttu")) {
     fbuf_printf(o, NULL, "%" PRId64, ((const int64_t *)a->buffers[1])[i]);
   } else if (!strcmp(f, "f")) {
-    fbuf_printf(o, NULL, "%08" PRIx32, ((const uint32_t *)a->buffers[1])[i]);
+    /* NaN payloads (and signs) are not kept: Postgres prints every NaN
+     * as "NaN" (README) */
+    float v = ((const float *)a->buffers[1])[i];
+    uint32_t u = ((const uint32_t *)a->buffers[1])[i];
+    fbuf_printf(o, NULL, "%08" PRIx32, v != v ? 0x7fc00000u : u);
   } else if (!strcmp(f, "g")) {
-    fbuf_printf(o, NULL, "%016" PRIx64, ((const uint64_t *)a->buffers[1])[i]);
+    double v = ((const double *)a->buffers[1])[i];
+    uint64_t u = ((const uint64_t *)a->buffers[1])[i];
+    fbuf_printf(o, NULL, "%016" PRIx64, v != v ? 0x7ff8000000000000u : u);
   } else if (!strncmp(f, "d:", 2)) {
     __int128 v;
     memcpy(&v, (const uint8_t *)a->buffers[1] + 16 * i, 16);
@@ -149,8 +151,22 @@ static void render(fbuf *o, const struct ArrowSchema *sc,
   }
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+/* The source's current column names (the order the SQL side renders). */
+static int source_columns(const char *schema, const char *table, char ***out) {
+  pgx_conn *c = NULL;
+  pgx_rel *rel = NULL;
+  floe_error e;
+  *out = NULL;
+  if (pgx_conn_open("", PGX_CONN_SQL, &c, &e)) return 0;
+  int n = 0;
+  if (!pgx_rel_load(c, schema, table, NULL, &rel, &e)) {
+    *out = calloc((size_t)rel->ncols + 1, sizeof **out);
+    for (int i = 0; i < rel->ncols; i++) (*out)[i] = strdup(rel->cols[i].name);
+    n = rel->ncols;
+  }
+  pgx_rel_free(rel);
+  pgx_conn_close(c);
+  return n;
 }
 
 static floe_status dump_table(pgs_source *s, const char *schema,
@@ -159,7 +175,12 @@ static floe_status dump_table(pgs_source *s, const char *schema,
   floe_read_state *rs = NULL;
   FLOE_TRY(pgs_read_state_get(s, schema, table, lsn, 0, &rs, err));
   struct ArrowArrayStream st;
-  floe_status fs = floe_scan(rs, NULL, 0, &st, err);
+  /* projected in the source's column order (a dropped source table: all) */
+  char **names = NULL;
+  int nn = lsn ? source_columns(schema, table, &names) : 0;
+  floe_status fs = floe_scan(rs, (const char *const *)names, nn, &st, err);
+  for (int i = 0; i < nn; i++) free(names[i]);
+  free(names);
   floe_read_state_release(rs);
   FLOE_TRY(fs);
   struct ArrowSchema sc;
@@ -167,9 +188,11 @@ static floe_status dump_table(pgs_source *s, const char *schema,
     st.release(&st);
     return ferr_set(err, FLOE_EIO, "get_schema");
   }
-  lines L = {0};
+  /* unsorted: the test sorts (the driver's memory stays the mirror's) */
+  FILE *f = fopen(path, "w");
+  if (!f) fs = ferr_set(err, FLOE_EIO, "%s: %s", path, strerror(errno));
   fbuf line = FBUF_INIT;
-  for (;;) {
+  while (!fs) {
     struct ArrowArray a;
     if (st.get_next(&st, &a)) {
       fs = ferr_set(err, FLOE_EIO, "scan: %s", st.get_last_error(&st));
@@ -182,25 +205,14 @@ static floe_status dump_table(pgs_source *s, const char *schema,
         if (c) fbuf_put_u8(&line, '|', NULL);
         render(&line, sc.children[c], a.children[c], r + a.offset);
       }
-      fbuf_put_u8(&line, 0, NULL);
-      if (L.n == L.cap) {
-        L.cap = L.cap ? L.cap * 2 : 1024;
-        L.v = realloc(L.v, L.cap * sizeof *L.v);
-      }
-      L.v[L.n++] = strdup((const char *)line.data);
+      fbuf_put_u8(&line, '\n', NULL);
+      fwrite(line.data, 1, line.len, f);
     }
     a.release(&a);
   }
   sc.release(&sc);
   st.release(&st);
   fbuf_free(&line);
-  if (L.n) qsort(L.v, L.n, sizeof *L.v, cmp_str);
-  FILE *f = fs ? NULL : fopen(path, "w");
-  for (size_t i = 0; i < L.n; i++) {
-    if (f) fprintf(f, "%s\n", L.v[i]);
-    free(L.v[i]);
-  }
-  free(L.v);
   if (f) fclose(f);
   return fs;
 }
@@ -216,10 +228,16 @@ static void sql_value(fbuf *o, col_dtype t, const char *x) {
   case COL_INT32:
   case COL_INT64: fbuf_printf(o, NULL, "%s::text", x); break;
   case COL_FLOAT32:
-    fbuf_printf(o, NULL, "encode(float4send(%s), 'hex')", x);
+    fbuf_printf(o, NULL,
+                "CASE WHEN %s = 'NaN' THEN '7fc00000' ELSE "
+                "encode(float4send(%s), 'hex') END",
+                x, x);
     break;
   case COL_FLOAT64:
-    fbuf_printf(o, NULL, "encode(float8send(%s), 'hex')", x);
+    fbuf_printf(o, NULL,
+                "CASE WHEN %s = 'NaN' THEN '7ff8000000000000' ELSE "
+                "encode(float8send(%s), 'hex') END",
+                x, x);
     break;
   case COL_DECIMAL:
     fbuf_printf(o, NULL, "trunc(%s * 10::numeric ^ %d)::text", x, t.scale);
@@ -401,8 +419,10 @@ static void command(pgs_source *s, char *line) {
         snprintf(path, sizeof path, "%s/%s.%s", argv[2], ps.tables[i].schema,
                  ps.tables[i].table);
         if (ps.tables[i].state == PGS_ERROR) continue;
-        st = dump_table(s, ps.tables[i].schema, ps.tables[i].table, lsn, path,
-                        &e);
+        /* tables that stopped applying are shown as they stand */
+        st =
+            dump_table(s, ps.tables[i].schema, ps.tables[i].table,
+                       ps.tables[i].state == PGS_STREAMING ? lsn : 0, path, &e);
       }
       pgs_status_free(&ps);
     }
@@ -418,6 +438,13 @@ static void command(pgs_source *s, char *line) {
     } else {
       reply(done, (const char *)o.data);
     }
+  } else if (!strcmp(argv[0], "wait") && argc == 3) {
+    uint64_t lsn = 0;
+    floe_status st = floe_lsn_parse(argv[1], &lsn, &e);
+    if (!st) st = wait_applied(s, lsn, 120000, &e);
+    fbuf_printf(&o, NULL, "%s %s\n", st ? "failed" : "ok", st ? e.msg : "");
+    fbuf_put_u8(&o, 0, NULL);
+    reply(argv[2], (const char *)o.data);
   } else if (!strcmp(argv[0], "sql") && argc == 3 &&
              split_name(argv[1], schema, table)) {
     if (table_sql(schema, table, &o, &e)) {

@@ -1349,6 +1349,145 @@ static void check_cached(const char *doc) {
   ice_metadata_free(md);
 }
 
+/* Random edits of the three cached arrays (snapshots, snapshot-log,
+ * metadata-log) between renders, as commits and expiry make them (append,
+ * drop from the front or anywhere, duplicates, reorders, a snapshot id
+ * reused with other contents): the cached render equals the plain writer
+ * byte for byte every time. The arrays are shallow views over a pool the
+ * test owns; md's own arrays are put back before it is freed. */
+#define POOL 48
+static void test_write_cached_random(void **state) {
+  (void)state;
+  ice_metadata *md = parse_ok(V3_JAVA);
+  assert_true(md->nsnapshots > 0);
+  ice_snapshot *own_s = md->snapshots;
+  ice_log_entry *own_sl = md->snapshot_log, *own_ml = md->metadata_log;
+  int own_ns = md->nsnapshots, own_nsl = md->nsnapshot_log,
+      own_nml = md->nmetadata_log;
+  int own_nrefs = md->nrefs;
+  int64_t own_cur = md->current_snapshot_id;
+  static ice_snapshot pool[POOL];
+  static ice_log_entry slog_pool[POOL], mlog_pool[POOL];
+  static char lists[POOL][64], files[POOL][64];
+  for (int i = 0; i < POOL; i++) {
+    pool[i] = own_s[i % own_ns]; /* shares the summary (never freed here) */
+    /* a few pool snapshots share an id with other contents */
+    pool[i].snapshot_id = 1000 + (i % 40);
+    pool[i].sequence_number = i;
+    pool[i].timestamp_ms = 1700000000000 + i;
+    snprintf(lists[i], sizeof lists[i], "s3://b/t/metadata/snap-%d.avro", i);
+    pool[i].manifest_list = lists[i];
+    slog_pool[i] = (ice_log_entry){1700000000000 + i % 30, 1000 + i % 40, NULL};
+    snprintf(files[i], sizeof files[i], "s3://b/t/metadata/v%d.json", i % 35);
+    mlog_pool[i] = (ice_log_entry){1700000000000 + i % 37, ICE_NONE, files[i]};
+  }
+  ice_snapshot snaps[POOL];
+  ice_log_entry sl[POOL], ml[POOL];
+  int ns = 0, nsl = 0, nml = 0;
+  ice_md_jcache *c = ice_md_jcache_new();
+  assert_non_null(c);
+  uint64_t rng = 12345;
+  for (int round = 0; round < 400; round++) {
+    for (int arr = 0; arr < 3; arr++) {
+      int *n = arr == 0 ? &ns : arr == 1 ? &nsl : &nml;
+      size_t sz = arr == 0 ? sizeof *snaps : sizeof *sl;
+      char *base = arr == 0   ? (char *)snaps
+                   : arr == 1 ? (char *)sl
+                              : (char *)ml;
+      for (int edit = 0; edit < 2; edit++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        int op = (int)(rng >> 60) % 6, pi = (int)((rng >> 20) % POOL);
+        int at = *n ? (int)((rng >> 40) % (uint64_t)*n) : 0;
+        const void *src = arr == 0   ? (const void *)&pool[pi]
+                          : arr == 1 ? (const void *)&slog_pool[pi]
+                                     : (const void *)&mlog_pool[pi];
+        if ((op <= 1 || *n == 0) && *n < POOL) { /* append */
+          memcpy(base + (size_t)*n * sz, src, sz);
+          (*n)++;
+        } else if (op == 2 && *n > 0) { /* drop from the front */
+          int k = 1 + at % 3 > *n ? *n : 1 + at % 3;
+          memmove(base, base + (size_t)k * sz, (size_t)(*n - k) * sz);
+          *n -= k;
+        } else if (op == 3 && *n > 0) { /* drop anywhere */
+          memmove(base + (size_t)at * sz, base + (size_t)(at + 1) * sz,
+                  (size_t)(*n - at - 1) * sz);
+          (*n)--;
+        } else if (op == 4 && *n > 0) { /* replace one */
+          memcpy(base + (size_t)at * sz, src, sz);
+        } else if (*n > 1) { /* swap two */
+          char tmp[sizeof(ice_snapshot)];
+          memcpy(tmp, base + (size_t)at * sz, sz);
+          memcpy(base + (size_t)at * sz, base, sz);
+          memcpy(base, tmp, sz);
+        }
+      }
+    }
+    md->snapshots = snaps;
+    md->nsnapshots = ns;
+    md->snapshot_log = sl;
+    md->nsnapshot_log = nsl;
+    md->metadata_log = ml;
+    md->nmetadata_log = nml;
+    /* refs and the current snapshot must resolve: none */
+    int nrefs = md->nrefs;
+    int64_t cur = md->current_snapshot_id;
+    md->nrefs = 0;
+    md->current_snapshot_id = ICE_NONE;
+    char *want = write_md(md, false);
+    const char *doc;
+    size_t len;
+    assert_int_equal(ice_metadata_render_cached(md, c, &doc, &len, NULL),
+                     FLOE_OK);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(doc, want, len);
+    if (round % 50 == 7) { /* through the copying entry point too */
+      char *got = write_cached(md, false, c);
+      assert_string_equal(got, want);
+      free(got);
+    }
+    free(want);
+    md->nrefs = nrefs;
+    md->current_snapshot_id = cur;
+  }
+  /* and the hits are real: a field outside a snapshot's key (never
+   * changed on a real snapshot, which is immutable) keeps the cached text */
+  if (ns > 0) {
+    md->snapshots = snaps;
+    md->nsnapshots = ns;
+    md->snapshot_log = sl;
+    md->nsnapshot_log = nsl;
+    md->metadata_log = ml;
+    md->nmetadata_log = nml;
+    md->nrefs = 0;
+    md->current_snapshot_id = ICE_NONE;
+    char *before = write_md(md, false);
+    const char *doc;
+    size_t len;
+    assert_int_equal(ice_metadata_render_cached(md, c, &doc, &len, NULL),
+                     FLOE_OK);
+    snaps[0].schema_id += 1000;
+    char *after = write_md(md, false);
+    assert_string_not_equal(before, after);
+    assert_int_equal(ice_metadata_render_cached(md, c, &doc, &len, NULL),
+                     FLOE_OK);
+    assert_int_equal(len, strlen(before));
+    assert_memory_equal(doc, before, len);
+    snaps[0].schema_id -= 1000;
+    free(before);
+    free(after);
+  }
+  ice_md_jcache_free(c);
+  md->nrefs = own_nrefs;
+  md->current_snapshot_id = own_cur;
+  md->snapshots = own_s;
+  md->nsnapshots = own_ns;
+  md->snapshot_log = own_sl;
+  md->nsnapshot_log = own_nsl;
+  md->metadata_log = own_ml;
+  md->nmetadata_log = own_nml;
+  ice_metadata_free(md);
+}
+
 static void test_write_cached(void **state) {
   (void)state;
   check_cached(V3_JAVA);
@@ -1368,6 +1507,7 @@ int main(void) {
       cmocka_unit_test(test_kv),
       cmocka_unit_test(test_clone),
       cmocka_unit_test(test_write_cached),
+      cmocka_unit_test(test_write_cached_random),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
