@@ -500,13 +500,6 @@ floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
   case PGO_RELATION: {
     pgs_tab *tab = pgs_tab_by_oid(s, m.relation.relid);
     if (!tab || !takes_changes(tab)) return FLOE_OK;
-    /* The walsender tags only a transaction's last write with an LSN
-     * (WalSndPrepareWrite: InvalidXLogRecPtr unless last_write), so a
-     * Relation message arrives with 0. Its transaction's commit LSN (from
-     * Begin) orders it as well: a replayed transaction's commit lies below
-     * the schema the table follows. Inside a stream the commit is not known
-     * yet: every commit delivered so far precedes it. */
-    if (wal_start == 0) wal_start = in_stream ? s->pos : s->cur.final_lsn;
     if (tab->spool) {
       floe_error e;
       uint64_t fin = !in_stream && s->in_txn ? s->cur.final_lsn : 0;
