@@ -25,6 +25,8 @@
  *                     nor after a reopen (the old index files were reused)
  *   bad arguments     NULL tables / rows to the getters and row setters
  *                     crashed; negative or NaN config values were taken
+ *   stats race        floe_table_stats_get from another thread read the
+ *                     ingest thread's transaction count unlocked (TSan)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -615,6 +617,48 @@ static void test_bad_arguments(void **state) {
   efx_free(f);
 }
 
+/* ---- stats race ---- */
+
+typedef struct sreader {
+  floe_table *t;
+  atomic_int stop;
+  int64_t max_open;
+} sreader;
+
+static void *stats_main(void *arg) {
+  sreader *r = arg;
+  while (!atomic_load(&r->stop)) {
+    floe_table_stats st;
+    floe_table_stats_get(r->t, &st);
+    if (st.open_txns > r->max_open) r->max_open = st.open_txns;
+    (void)floe_durable_lsn(r->t);
+  }
+  return NULL;
+}
+
+static void test_stats_while_ingesting(void **state) {
+  (void)state;
+  efx *f = efx_cfg(1, NULL);
+  sreader r;
+  memset(&r, 0, sizeof r);
+  r.t = f->t;
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, stats_main, &r), 0);
+  for (int i = 0; i < 1000; i++) {
+    erow_set(f->r, i, "x", 1, i);
+    EOK(floe_insert(f->t, (uint32_t)i + 1, (uint32_t)i + 1, f->r, E));
+    EOK(floe_commit(f->t, (uint32_t)i + 1, 10 + (uint64_t)i, E));
+  }
+  atomic_store(&r.stop, 1);
+  pthread_join(th, NULL);
+  assert_true(r.max_open <= 1);
+  floe_table_stats st;
+  floe_table_stats_get(f->t, &st);
+  assert_int_equal(st.open_txns, 0);
+  assert_int_equal(st.rows, 1000);
+  efx_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_orphan_sweep_spares_moving_spill_files),
@@ -629,6 +673,7 @@ int main(void) {
       cmocka_unit_test(test_keyless_add_column),
       cmocka_unit_test(test_keyless_drop_column),
       cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_stats_while_ingesting),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
