@@ -27,6 +27,10 @@
  *                     crashed; negative or NaN config values were taken
  *   stats race        floe_table_stats_get from another thread read the
  *                     ingest thread's transaction count unlocked (TSan)
+ *   spill durability  a spill file renamed into the data directory at
+ *                     commit had no fsync of that directory: a power loss
+ *                     after the Iceberg commit could lose the file the
+ *                     snapshot names
  */
 #include <dirent.h>
 #include <errno.h>
@@ -260,15 +264,19 @@ static void test_many_subxact_aborts_and_truncates(void **state) {
  * while it does not (a manifest: the commit never lands). */
 static atomic_int fail_version;
 static atomic_int fail_before;
-static atomic_int fail_hide; /* also move the metadata directory away */
+static atomic_int fail_hide;   /* also move the metadata directory away */
+static atomic_int data_fsyncs; /* fsyncs of a directory named data */
 
 int fsync(int fd) {
   int v = atomic_load(&fail_version);
   struct stat sb;
-  if (v > 0 && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+  if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
     char link[64], dir[512], md[600];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, dir, sizeof dir - 1);
+    if (n > 5 && !strcmp((dir[n] = 0, dir + n - 5), "/data"))
+      atomic_fetch_add(&data_fsyncs, 1);
+    if (v <= 0) n = 0;
     if (n > 9 && !strcmp((dir[n] = 0, dir + n - 9), "/metadata")) {
       snprintf(md, sizeof md, "%s/v%d.metadata.json", dir, v);
       bool exists = access(md, F_OK) == 0;
@@ -659,6 +667,26 @@ static void test_stats_while_ingesting(void **state) {
   efx_free(f);
 }
 
+/* ---- spill durability ---- */
+
+static void tune_spill_all(floe_table_config *c) { c->txn_spill_bytes = 1; }
+
+static void test_spill_move_is_durable(void **state) {
+  (void)state;
+  efx *f = efx_cfg(1, tune_spill_all);
+  for (int i = 0; i < 3; i++) {
+    erow_set(f->r, i, "s", 1, i);
+    EOK(floe_insert(f->t, 1, 1, f->r, E));
+  }
+  int before = atomic_load(&data_fsyncs);
+  EOK(floe_commit(f->t, 1, 10, E));
+  /* every row was spilled: the commit only moved files into data/ */
+  assert_true(atomic_load(&data_fsyncs) > before);
+  EOK(floe_table_flush(f->t, E));
+  check_reopened(f, 0, 3);
+  efx_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_orphan_sweep_spares_moving_spill_files),
@@ -674,6 +702,7 @@ int main(void) {
       cmocka_unit_test(test_keyless_drop_column),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_stats_while_ingesting),
+      cmocka_unit_test(test_spill_move_is_durable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
