@@ -124,8 +124,12 @@ floe_status floe_table_close(floe_table *t, floe_error *err) {
     tbl_txn_forget(t, x);
     tbl_txn_free(t, x);
   }
-  floe_status st = FLOE_OK;
+  /* a broken table commits nothing: say so (durable_lsn stays behind) */
+  floe_status st = ferr_set(err, FLOE_EIO,
+                            "table is broken by an earlier failure: closed "
+                            "without a commit (reopen it)");
   if (!atomic_load(&t->broken)) {
+    ferr_clear(err);
     pthread_mutex_lock(&t->maint);
     st = tbl_flush(t, true, err);
     pthread_mutex_unlock(&t->maint);

@@ -443,6 +443,11 @@ static void test_commit_outcome_unknown(void **state) {
   erow_set(f->r, 50, "r", 1, 50);
   assert_int_equal(floe_insert(f->t, 3, 3, f->r, &e), FLOE_EIO);
   assert_int_equal(floe_table_compact(f->t, 1, &e), FLOE_EIO);
+  /* and a close says it committed nothing */
+  assert_int_equal(floe_table_close(f->t, &e), FLOE_EIO);
+  f->t = NULL;
+  efx_drop_rows(f);
+  efx_open(f, 1);
   check_reopened(f, 0, 8);
   efx_free(f);
 }
