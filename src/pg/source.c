@@ -706,8 +706,20 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
     }
   }
 
-  /* publication */
+  /* publication. A table it did not publish yet was never in the slot's
+   * stream: whatever its floe table holds, it needs a copy. */
+  bool *unpublished = calloc((size_t)n + 1, sizeof *unpublished);
+  if (!st && !unpublished) st = ferr_nomem(err, (size_t)n);
   if (!st && s->own_pub) {
+    bool exists = false;
+    st = pgx_pub_exists(s->sql, s->pub, &exists, NULL, err);
+    for (int i = 0; !st && i < n; i++) {
+      bool has = false;
+      if (exists && rels[i] && s->tabs[i]->t)
+        st = pgx_pub_has_table(s->sql, s->pub, s->tabs[i]->schema,
+                               s->tabs[i]->table, &has, err);
+      unpublished[i] = !has;
+    }
     pgx_table_name *names = calloc((size_t)n + 1, sizeof *names);
     int k = 0;
     for (int i = 0; names && i < n; i++)
@@ -739,9 +751,10 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
   for (int i = 0; i < n && !st; i++) {
     pgs_tab *tab = s->tabs[i];
     if (!tab->t || tab->state == PGS_ERROR) continue;
-    bool copy = tab->copy == PGS_COPY_FORCE ||
-                (tab->copy == PGS_COPY_AUTO && !s->o.skip_copy &&
-                 (slot.created || floe_durable_lsn(tab->t) == 0));
+    bool copy =
+        tab->copy == PGS_COPY_FORCE ||
+        (tab->copy == PGS_COPY_AUTO && !s->o.skip_copy &&
+         (slot.created || unpublished[i] || floe_durable_lsn(tab->t) == 0));
     if (copy) {
       need[nneed] = tab;
       nrel[nneed++] = rels[i];
@@ -780,6 +793,7 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
   pgx_conn_close(repl);
   free(need);
   free(nrel);
+  free(unpublished);
   for (int i = 0; i < s->ntab && !st; i++) {
     pgs_tab *tab = s->tabs[i];
     if (tab->t && (tab->state == PGS_STARTING || tab->state == PGS_COPYING))

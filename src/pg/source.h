@@ -31,7 +31,9 @@
 
 typedef enum pgs_copy_mode {
   /* copy when the floe table holds nothing durable yet (new table, a copy
-   * that never reached Iceberg) or the slot is new; else resume streaming */
+   * that never reached Iceberg), the slot is new, or floe's publication did
+   * not publish the table yet (its changes were never in the slot); else
+   * resume streaming */
   PGS_COPY_AUTO = 0,
   PGS_COPY_SKIP,  /* never copy: changes only */
   PGS_COPY_FORCE, /* copy again (the floe table is replaced atomically) */
