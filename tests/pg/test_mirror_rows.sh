@@ -15,7 +15,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/pg/mirror_lib.sh
 . "$HERE/mirror_lib.sh"
 pg_start
-trap 'rc=$?; [ -n "${MDIR:-}" ] && cp "$MDIR/log" "${TMPDIR:-/tmp}/mirror_rows.log" 2>/dev/null; mirror_kill; pg_stop; exit $rc' EXIT
+# shellcheck disable=SC2154 # rc is assigned inside the trap
+trap 'rc=$?; mirror_on_exit $rc; pg_stop; exit $rc' EXIT
 step() { echo "--- $*"; }
 
 sql <<'SQL'
@@ -163,10 +164,10 @@ grep -q '^failed .*pgoutput Insert' <<<"$out" || {
   exit 1
 }
 st=$(mirror_status)
-grep -q '^mirror error ' <<<"$st" && grep -q 'state=error' <<<"$st" &&
-  grep -q 'mirror stopped: ' <<<"$st" || {
+if ! grep -q '^mirror error ' <<<"$st" || ! grep -q 'state=error' <<<"$st" ||
+  ! grep -q 'mirror stopped: ' <<<"$st"; then
   echo "status after a corrupt message: $st" >&2
   exit 1
-}
+fi
 mirror_kill; cp "$MDIR/log" /tmp/mt/last.log || true
 echo "test_mirror_rows: OK"
