@@ -31,7 +31,6 @@ mirror_start() {
     >>"$MDIR/log" 2>&1 &
   MPID=$!
   # ready once it says so (or died)
-
   for _ in $(seq 1 600); do
     if grep -q "running" "$MDIR/log" 2>/dev/null &&
       [ "$(grep -c running "$MDIR/log")" -gt "${MSTARTS:-0}" ]; then
