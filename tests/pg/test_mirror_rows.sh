@@ -157,6 +157,21 @@ mirror_status | grep 'public.types ' | grep -q 'copy_rows=0 ' || {
   exit 1
 }
 
+step "an idle mirror confirms up to the server's WAL position (no WAL pinned)"
+lsn=$(sql -c "SELECT pg_current_wal_lsn()")
+mirror_wait
+ok=""
+for _ in $(seq 1 50); do
+  ok=$(sql -c "SELECT confirmed_flush_lsn >= '$lsn' FROM pg_replication_slots WHERE slot_name = 'floe_t'")
+  [ "$ok" = t ] && break
+  sleep 0.2
+done
+[ "$ok" = t ] || {
+  echo "slot not confirmed up to $lsn: $(sql -c "SELECT confirmed_flush_lsn FROM pg_replication_slots")" >&2
+  mirror_status >&2
+  exit 1
+}
+
 step "a corrupt message mid-stream: the mirror reports an error, no crash"
 out=$(mirror_cmd_reply corrupt)
 grep -q '^failed .*pgoutput Insert' <<<"$out" || {
