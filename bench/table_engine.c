@@ -16,11 +16,15 @@
  * size: over the last min(ROWS/2, 1M) inserts of the load, and over all the
  * update-heavy changes; bench/run compares it between sizes.
  *
- * Freshness: now and then (at most every 0.5 ms, one probe in flight) the
- * ingest thread notes the time just before floe_commit() and publishes that
- * commit's LSN; the reader thread, polling, asks floe_read_state_get for a
- * read state at that LSN; the time from the commit call to having the read
- * state is one sample. p50/p99 per phase.
+ * Freshness: the reader thread picks the LSN of a commit a few commits
+ * ahead (the bench's LSNs go up by 64 per commit), publishes it and blocks
+ * in floe_read_state_get(min_lsn = that LSN), as a client waiting for its
+ * write would; the ingest thread notes the time just before it calls
+ * floe_commit for that LSN. One sample = from that floe_commit call to the
+ * reader holding its read state: the commit itself plus the engine's
+ * wake-up of the waiter. The reader then rests 0.2-0.7 ms and picks the
+ * next. p50/p99/max per phase; beside it the duration of every floe_commit
+ * call (a long one means ingest waited).
  *
  * Index RAM: floe_table_stats index_bytes / index_rows after the run. Peak
  * RSS: getrusage (the bench's own bookkeeping, a bitmap of live keys and
@@ -41,7 +45,9 @@
 
 #define INSERT_TXN 100
 #define MIXED_TXN 10
-#define PROBE_GAP_NS 500000
+/* commits between the reader's pick and the probed commit: enough that
+ * the reader is waiting before ingest gets there */
+#define PROBE_AHEAD 16
 
 static int64_t now_ns(void) {
   struct timespec ts;
@@ -74,14 +80,12 @@ typedef struct bench {
   uint64_t rng;
   uint8_t *live; /* bit k: key k is in the table */
   int64_t next_key;
-  /* freshness probe: t0 then lsn are published by ingest; the reader
-   * clears busy when it has its read state */
-  _Atomic int64_t probe_t0;
+  /* freshness probe: the reader publishes the LSN it waits for, ingest
+   * the time it committed that LSN */
   _Atomic uint64_t probe_lsn;
-  _Atomic int probe_busy;
+  _Atomic int64_t probe_t0;
   _Atomic int phase; /* 0 = load, 1 = update-heavy */
   _Atomic int stop;
-  int64_t last_probe;
   samples lat[2];
   samples commit_ns[2]; /* every floe_commit call's duration (ingest) */
   pthread_mutex_t lat_mu;
@@ -131,13 +135,8 @@ static void fill_row(bench *b, int64_t k, uint64_t v) {
 static void commit(bench *b) {
   b->lsn += 64;
   int64_t t0 = now_ns();
-  if (!atomic_load_explicit(&b->probe_busy, memory_order_acquire) &&
-      t0 - b->last_probe >= PROBE_GAP_NS) {
-    b->last_probe = t0;
-    atomic_store_explicit(&b->probe_busy, 1, memory_order_relaxed);
-    atomic_store_explicit(&b->probe_t0, t0, memory_order_relaxed);
-    atomic_store_explicit(&b->probe_lsn, b->lsn, memory_order_release);
-  }
+  if (b->lsn == atomic_load_explicit(&b->probe_lsn, memory_order_acquire))
+    atomic_store_explicit(&b->probe_t0, t0, memory_order_release);
   TRY("commit", floe_commit(b->t, b->xid, b->lsn, &e_));
   int64_t t1 = now_ns();
   samples *c =
@@ -163,26 +162,36 @@ static void add_sample(bench *b, int phase, int64_t ns) {
   pthread_mutex_unlock(&b->lat_mu);
 }
 
-/* The reader: polls for a published probe and takes a read state at its
- * LSN; the wait inside floe_read_state_get is part of the sample. */
+/* The reader: waits in floe_read_state_get for a commit PROBE_AHEAD
+ * commits ahead; the time from that floe_commit call to here is a sample. */
 static void *reader_main(void *arg) {
   bench *b = arg;
-  uint64_t seen = 0;
+  uint64_t r = 0x2545F4914F6CDD1DULL;
   while (!atomic_load(&b->stop)) {
-    uint64_t l = atomic_load_explicit(&b->probe_lsn, memory_order_acquire);
-    if (l == seen) {
-      struct timespec ts = {0, 20000};
-      nanosleep(&ts, NULL);
-      continue;
-    }
-    int64_t t0 = atomic_load_explicit(&b->probe_t0, memory_order_relaxed);
     int phase = atomic_load(&b->phase);
+    uint64_t l = floe_applied_lsn(b->t) + 64 * PROBE_AHEAD;
+    atomic_store_explicit(&b->probe_t0, 0, memory_order_relaxed);
+    atomic_store_explicit(&b->probe_lsn, l, memory_order_release);
     floe_read_state *rs = NULL;
-    TRY("read state", floe_read_state_get(b->t, l, 10000, &rs, &e_));
-    add_sample(b, phase, now_ns() - t0);
+    floe_error e;
+    floe_status st;
+    /* short waits, so the end of ingest (an LSN never reached) ends it */
+    while ((st = floe_read_state_get(b->t, l, 100, &rs, &e)) ==
+               FLOE_ETIMEDOUT &&
+           !atomic_load(&b->stop)) {
+    }
+    if (st == FLOE_ETIMEDOUT) break;
+    if (st != FLOE_OK) die("read state", &e);
+    int64_t t2 = now_ns();
+    int64_t t0 = atomic_load_explicit(&b->probe_t0, memory_order_acquire);
     floe_read_state_release(rs);
-    seen = l;
-    atomic_store_explicit(&b->probe_busy, 0, memory_order_release);
+    /* t0 == 0: ingest passed l before it was published: no sample */
+    if (t0 && atomic_load(&b->phase) == phase) add_sample(b, phase, t2 - t0);
+    r ^= r << 13;
+    r ^= r >> 7;
+    r ^= r << 17;
+    struct timespec ts = {0, 200000 + (long)(r % 500000)};
+    nanosleep(&ts, NULL);
   }
   return NULL;
 }

@@ -21,6 +21,8 @@
 /* While a reader waits for an LSN, ask for the server's WAL position this
  * often (an idle table advances only on keepalives). */
 #define KEEPALIVE_MS 20
+/* ... and at least this often anyway (see dmn_run_source) */
+#define IDLE_KEEPALIVE_MS 1000
 /* Per-table share of the memory limit, at least this. */
 #define TABLE_MEM_MIN ((int64_t)16 << 20)
 
@@ -684,8 +686,13 @@ floe_status dmn_run_source(dmn_daemon *d, floe_error *err) {
   while (src && !atomic_load(&d->stopping)) {
     ingest_jobs(d, src);
     int64_t now = dmn_mono_ms();
-    if (atomic_load(&d->want_keepalive) && d->ops->keepalive &&
-        now - last_ka >= KEEPALIVE_MS) {
+    /* the server sends keepalives on its own only when the client is
+     * silent, and the stream answers every second: without asking, an
+     * idle table would never reach the server's WAL end (status would show
+     * lag, the slot would pin WAL) */
+    if (d->ops->keepalive &&
+        ((atomic_load(&d->want_keepalive) && now - last_ka >= KEEPALIVE_MS) ||
+         now - last_ka >= IDLE_KEEPALIVE_MS)) {
       atomic_store(&d->want_keepalive, false);
       last_ka = now;
       floe_error e2;

@@ -98,6 +98,8 @@ typedef struct conv {
   tbl_fidx ***segidx; /* per txn, per spill segment */
   tidx_mem *gen;      /* the mem index over the converted batches */
   tbl_fidx *fidx;     /* over every data file (NULL: none) */
+  int nold;
+  tbl_fidx **old; /* the replaced indexes, dropped after the locks */
 } conv;
 
 static void fidx_drop(tbl_fidx *x) {
@@ -130,6 +132,8 @@ static void conv_free(conv *c, floe_table *t) {
   free(c->segidx);
   tidx_mem_free(c->gen);
   fidx_drop(c->fidx);
+  for (int i = 0; i < c->nold; i++) fidx_drop(c->old[i]);
+  free(c->old);
 }
 
 /* A new index over spill segment k of x, its rows read back in schema s. */
@@ -208,7 +212,11 @@ static floe_status convert_all(floe_table *t, const tbl_schema *s, conv *c,
     c->chash = calloc((size_t)t->ntxn + 1, sizeof *c->chash);
     c->ophash = calloc((size_t)t->ntxn + 1, sizeof *c->ophash);
     c->segidx = calloc((size_t)t->ntxn + 1, sizeof *c->segidx);
-    if (!c->chash || !c->ophash || !c->segidx) return ferr_nomem(err, 64);
+    int nold = t->nfidx;
+    for (int i = 0; i < t->ntxn; i++) nold += t->txns[i]->nseg;
+    c->old = calloc((size_t)nold + 1, sizeof *c->old);
+    if (!c->chash || !c->ophash || !c->segidx || !c->old)
+      return ferr_nomem(err, 64);
     FLOE_TRY(tidx_mem_new(t->mem_rows > t->cfg.batch_rows ? t->mem_rows
                                                           : t->cfg.batch_rows,
                           &c->gen, err));
@@ -264,14 +272,15 @@ static floe_status convert_all(floe_table *t, const tbl_schema *s, conv *c,
 }
 
 /* Swaps the recomputed hashes in (ix + mu held; cannot fail: fidx[] has
- * room for one). */
+ * room for one, old[] for every index replaced). */
 static void swap_hashes(floe_table *t, conv *c) {
   for (int g = 0; g < t->ngen; g++) tidx_mem_free(t->gen[g].m);
   t->gen[0].m = c->gen;
   t->gen[0].max_id = UINT32_MAX;
   t->ngen = 1;
   c->gen = NULL;
-  for (int i = 0; i < t->nfidx; i++) fidx_drop(t->fidx[i]);
+  /* unmapped and unlinked after the locks (conv_free) */
+  for (int i = 0; i < t->nfidx; i++) c->old[c->nold++] = t->fidx[i];
   t->nfidx = 0;
   if (c->fidx) t->fidx[t->nfidx++] = c->fidx;
   c->fidx = NULL;
@@ -286,7 +295,7 @@ static void swap_hashes(floe_table *t, conv *c) {
       if (x->ops[k].kind == TBL_OP_DEL)
         x->ops[k].hash = c->ophash[i][x->ops[k].key_row];
     for (int k = 0; k < x->nseg; k++) {
-      fidx_drop(x->segs[k].idx);
+      c->old[c->nold++] = x->segs[k].idx;
       x->segs[k].idx = c->segidx[i][k];
       c->segidx[i][k] = NULL;
     }

@@ -142,7 +142,21 @@ static floe_status move_file(floe_table *t, const char *tmp, const char *dst,
     free(dir);
     FLOE_TRY(st);
   }
-  if (rename(tmp, dst) == 0) return FLOE_OK;
+  if (rename(tmp, dst) == 0) {
+    /* the snapshot that will name the file is made durable by fsyncs of the
+     * metadata directory only: the entry in the data directory needs its
+     * own (a flushed file gets it from the store) */
+    char *dir = strndup(dst, slash ? (size_t)(slash - dst) : 1);
+    if (!dir) return ferr_nomem(err, strlen(dst));
+    if (!slash) dir[0] = '.';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    floe_status st = FLOE_OK;
+    if (fd < 0 || fsync(fd) != 0)
+      st = ferr_set(err, FLOE_EIO, "fsync %s: %s", dir, strerror(errno));
+    if (fd >= 0) close(fd);
+    free(dir);
+    return st;
+  }
   if (errno != EXDEV)
     return ferr_set(err, FLOE_EIO, "rename %s to %s: %s", tmp, dst,
                     strerror(errno));

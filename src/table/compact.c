@@ -427,6 +427,7 @@ floe_status tbl_compact(floe_table *t, int force, floe_error *err) {
   pthread_mutex_lock(&t->ix);
   pthread_mutex_lock(&t->mu);
   st = install(t, &p, nf, nx, parent_ts, err);
+  if (st) atomic_store(&t->broken, true); /* as a failed flush install */
   t->n_compactions++;
   t->nsnapshots = ice_table_metadata(t->ice)->nsnapshots;
   tbl_flist drop = {0, 0, NULL};

@@ -425,14 +425,21 @@ static floe_status install(floe_table *t, const fpin *p, tbl_file *nf,
   }
   if (nf) {
     nf->ice = committed ? TBL_ICE_LIVE : TBL_ICE_NO;
+    floe_status s2;
     if (truncated) {
       st = tbl_flist_push(committed ? &t->removed : &t->trash, nf, err);
+      if (st) tbl_file_unref(nf);
       nx->unlink = true;
       tbl_fidx_unref(nx);
     } else {
       st = remap_late(p, nf, err);
-      if (!st) st = tbl_files_push(t, nf, err);
-      if (!st) st = tbl_fidx_push(t, nx, err);
+      if ((s2 = tbl_files_push(t, nf, err))) tbl_file_unref(nf);
+      if (!st) st = s2;
+      if ((s2 = tbl_fidx_push(t, nx, err))) {
+        nx->unlink = true;
+        tbl_fidx_unref(nx);
+      }
+      if (!st) st = s2;
     }
   }
   if (!committed) return st;
@@ -507,6 +514,9 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err) {
   pthread_mutex_lock(&t->ix);
   pthread_mutex_lock(&t->mu);
   st = install(t, &p, nf, nx, committed, parent_ts, dropped, &ndropped, err);
+  /* out of memory half-way through: the view lost rows or deletes it had
+   * (or kept ones Iceberg dropped); only a reopen puts it right */
+  if (st) atomic_store(&t->broken, true);
   if (nf) t->n_flushes++;
   t->nsnapshots = ice_table_metadata(t->ice)->nsnapshots;
   if (committed && (p.dirty || nf)) {
@@ -530,7 +540,10 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err) {
   }
   for (int i = 0; i < ndropped; i++) tidx_mem_free(dropped[i]);
   fpin_free(&p);
-  if (!st && cst) {
+  if (st)
+    return ferr_prefix(err, st,
+                       "installing a flush (the table must be reopened)");
+  if (cst) {
     if (err) *err = cerr;
     st = ferr_prefix(err, cst, "iceberg commit");
   }

@@ -121,11 +121,15 @@ floe_status floe_table_close(floe_table *t, floe_error *err) {
   /* open transactions are dropped: the source resends them */
   while (t->ntxn) {
     tbl_txn *x = t->txns[t->ntxn - 1];
-    t->ntxn--;
+    tbl_txn_forget(t, x);
     tbl_txn_free(t, x);
   }
-  floe_status st = FLOE_OK;
+  /* a broken table commits nothing: say so (durable_lsn stays behind) */
+  floe_status st = ferr_set(err, FLOE_EIO,
+                            "table is broken by an earlier failure: closed "
+                            "without a commit (reopen it)");
   if (!atomic_load(&t->broken)) {
+    ferr_clear(err);
     pthread_mutex_lock(&t->maint);
     st = tbl_flush(t, true, err);
     pthread_mutex_unlock(&t->maint);
@@ -189,7 +193,7 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
   o->durable_lsn = t->durable;
   o->mem_rows = t->mem_rows;
   o->mem_bytes = t->mem_bytes + atomic_load(&t->txn_bytes);
-  o->open_txns = t->ntxn;
+  o->open_txns = atomic_load(&t->open_txns);
   o->data_files = t->nfiles;
   for (int i = 0; i < t->nfiles; i++) {
     o->rows += tbl_file_live(t->files[i]);
@@ -587,6 +591,7 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
   atomic_init(&t->txn_bytes, 0);
   atomic_init(&t->mem_bytes, 0);
   atomic_init(&t->broken, false);
+  atomic_init(&t->open_txns, 0);
   pthread_mutex_init(&t->maint, NULL);
   pthread_mutex_init(&t->ix, NULL);
   pthread_mutex_init(&t->mu, NULL);

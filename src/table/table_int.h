@@ -258,6 +258,7 @@ struct floe_table {
   /* ---- ingest thread ---- */
   int ntxn, captxn;
   tbl_txn **txns;
+  atomic_int open_txns; /* == ntxn, for stats from other threads */
   atomic_llong txn_bytes;
   floe_row *scratch; /* an update's new row with unchanged values filled */
   /* the view and Iceberg can no longer be reconciled (a commit failed

@@ -39,6 +39,7 @@ void tbl_txn_forget(floe_table *t, tbl_txn *x) {
   for (int i = 0; i < t->ntxn; i++)
     if (t->txns[i] == x) {
       t->txns[i] = t->txns[--t->ntxn];
+      atomic_fetch_sub(&t->open_txns, 1);
       break;
     }
 }
@@ -106,6 +107,7 @@ static floe_status txn_get(floe_table *t, uint32_t xid, tbl_txn **out,
     return st;
   }
   t->txns[t->ntxn++] = x;
+  atomic_fetch_add(&t->open_txns, 1);
   *out = x;
   return FLOE_OK;
 }

@@ -705,8 +705,11 @@ static void test_rpc_flow(void **state) {
   const rpc_table_status *ta = find_ts(&rep.u.status_ok, "public.a");
   assert_non_null(ta);
   assert_non_null(find_ts(&rep.u.status_ok, "public.c"));
-  assert_int_equal(ta->durable_lsn, last);
-  assert_int_equal(ta->applied_lsn, last);
+  /* the resumed table is at the last commit, or 10 bytes past it once a
+   * keepalive of the fake server (WAL end = last + 10) has arrived */
+  assert_true(ta->durable_lsn == last || ta->durable_lsn == last + 10);
+  assert_true(ta->applied_lsn == last || ta->applied_lsn == last + 10);
+  assert_true(ta->durable_lsn <= ta->applied_lsn);
   assert_int_equal(atomic_load(&f.opens), 2);
   rpc_client_close(cl);
   farena_free(&a);

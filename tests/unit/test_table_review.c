@@ -25,6 +25,12 @@
  *                     nor after a reopen (the old index files were reused)
  *   bad arguments     NULL tables / rows to the getters and row setters
  *                     crashed; negative or NaN config values were taken
+ *   stats race        floe_table_stats_get from another thread read the
+ *                     ingest thread's transaction count unlocked (TSan)
+ *   spill durability  a spill file renamed into the data directory at
+ *                     commit had no fsync of that directory: a power loss
+ *                     after the Iceberg commit could lose the file the
+ *                     snapshot names
  */
 #include <dirent.h>
 #include <errno.h>
@@ -258,15 +264,19 @@ static void test_many_subxact_aborts_and_truncates(void **state) {
  * while it does not (a manifest: the commit never lands). */
 static atomic_int fail_version;
 static atomic_int fail_before;
-static atomic_int fail_hide; /* also move the metadata directory away */
+static atomic_int fail_hide;   /* also move the metadata directory away */
+static atomic_int data_fsyncs; /* fsyncs of a directory named data */
 
 int fsync(int fd) {
   int v = atomic_load(&fail_version);
   struct stat sb;
-  if (v > 0 && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+  if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
     char link[64], dir[512], md[600];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, dir, sizeof dir - 1);
+    if (n > 5 && !strcmp((dir[n] = 0, dir + n - 5), "/data"))
+      atomic_fetch_add(&data_fsyncs, 1);
+    if (v <= 0) n = 0;
     if (n > 9 && !strcmp((dir[n] = 0, dir + n - 9), "/metadata")) {
       snprintf(md, sizeof md, "%s/v%d.metadata.json", dir, v);
       bool exists = access(md, F_OK) == 0;
@@ -433,6 +443,11 @@ static void test_commit_outcome_unknown(void **state) {
   erow_set(f->r, 50, "r", 1, 50);
   assert_int_equal(floe_insert(f->t, 3, 3, f->r, &e), FLOE_EIO);
   assert_int_equal(floe_table_compact(f->t, 1, &e), FLOE_EIO);
+  /* and a close says it committed nothing */
+  assert_int_equal(floe_table_close(f->t, &e), FLOE_EIO);
+  f->t = NULL;
+  efx_drop_rows(f);
+  efx_open(f, 1);
   check_reopened(f, 0, 8);
   efx_free(f);
 }
@@ -615,6 +630,68 @@ static void test_bad_arguments(void **state) {
   efx_free(f);
 }
 
+/* ---- stats race ---- */
+
+typedef struct sreader {
+  floe_table *t;
+  atomic_int stop;
+  int64_t max_open;
+} sreader;
+
+static void *stats_main(void *arg) {
+  sreader *r = arg;
+  while (!atomic_load(&r->stop)) {
+    floe_table_stats st;
+    floe_table_stats_get(r->t, &st);
+    if (st.open_txns > r->max_open) r->max_open = st.open_txns;
+    (void)floe_durable_lsn(r->t);
+  }
+  return NULL;
+}
+
+static void test_stats_while_ingesting(void **state) {
+  (void)state;
+  efx *f = efx_cfg(1, NULL);
+  sreader r;
+  memset(&r, 0, sizeof r);
+  r.t = f->t;
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, stats_main, &r), 0);
+  for (int i = 0; i < 1000; i++) {
+    erow_set(f->r, i, "x", 1, i);
+    EOK(floe_insert(f->t, (uint32_t)i + 1, (uint32_t)i + 1, f->r, E));
+    EOK(floe_commit(f->t, (uint32_t)i + 1, 10 + (uint64_t)i, E));
+  }
+  atomic_store(&r.stop, 1);
+  pthread_join(th, NULL);
+  assert_true(r.max_open <= 1);
+  floe_table_stats st;
+  floe_table_stats_get(f->t, &st);
+  assert_int_equal(st.open_txns, 0);
+  assert_int_equal(st.rows, 1000);
+  efx_free(f);
+}
+
+/* ---- spill durability ---- */
+
+static void tune_spill_all(floe_table_config *c) { c->txn_spill_bytes = 1; }
+
+static void test_spill_move_is_durable(void **state) {
+  (void)state;
+  efx *f = efx_cfg(1, tune_spill_all);
+  for (int i = 0; i < 3; i++) {
+    erow_set(f->r, i, "s", 1, i);
+    EOK(floe_insert(f->t, 1, 1, f->r, E));
+  }
+  int before = atomic_load(&data_fsyncs);
+  EOK(floe_commit(f->t, 1, 10, E));
+  /* every row was spilled: the commit only moved files into data/ */
+  assert_true(atomic_load(&data_fsyncs) > before);
+  EOK(floe_table_flush(f->t, E));
+  check_reopened(f, 0, 3);
+  efx_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_orphan_sweep_spares_moving_spill_files),
@@ -629,6 +706,8 @@ int main(void) {
       cmocka_unit_test(test_keyless_add_column),
       cmocka_unit_test(test_keyless_drop_column),
       cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_stats_while_ingesting),
+      cmocka_unit_test(test_spill_move_is_durable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
