@@ -86,7 +86,13 @@ static void opts_for(pgs_opts *o, const char *wh, const char *mirror,
   o->progress =
       getenv("BENCH_PROGRESS") ? PGX_PROGRESS_AUTO : PGX_PROGRESS_NONE;
   if (getenv("BENCH_CONNS")) o->copy_connections = atoi(getenv("BENCH_CONNS"));
-  lg->level = FLOG_WARN;
+  if (getenv("BENCH_SPILL"))
+    o->table.txn_spill_bytes = atoll(getenv("BENCH_SPILL"));
+  if (getenv("BENCH_MEMORY"))
+    o->table.memory_limit = atoll(getenv("BENCH_MEMORY"));
+  lg->level = getenv("BENCH_LOG")
+                  ? (flog_level)flog_level_parse(getenv("BENCH_LOG"))
+                  : FLOG_WARN;
   lg->sink = NULL;
   lg->ctx = NULL;
   o->log = lg;

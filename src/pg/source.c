@@ -18,7 +18,9 @@
 void pgs_opts_init(pgs_opts *o) {
   memset(o, 0, sizeof *o);
   floe_table_config_init(&o->table);
-  o->copy_format = PGX_COPY_TEXT;
+  /* binary: cheaper on both sides since pgtypes reads send formats without
+   * per-value formatting (bench/source_run) */
+  o->copy_format = PGX_COPY_BINARY;
   o->progress = PGX_PROGRESS_AUTO;
 }
 
@@ -465,6 +467,7 @@ static floe_status copy_one(pgs_source *s, pgs_tab *tab, pgx_copy *cp,
   int64_t rows = 0;
   int64_t t0 = pgs_now_ms();
   if (!st) st = pgx_copy_table(cp, rel, NULL, &rows, err);
+  int64_t t1 = pgs_now_ms();
   if (!st) st = floe_commit(tab->t, 0, lsn, err);
   if (st) {
     (void)floe_abort(tab->t, 0, 0, NULL);
@@ -477,9 +480,10 @@ static floe_status copy_one(pgs_source *s, pgs_tab *tab, pgx_copy *cp,
   pthread_mutex_unlock(&s->mu);
   char l[PGX_LSN_STR];
   flog_write(s->o.log, FLOG_INFO,
-             "%s.%s: copied %" PRId64 " rows in %.1f s (snapshot %s)",
-             tab->schema, tab->table, rows, (double)(pgs_now_ms() - t0) / 1000,
-             pgx_lsn_format(lsn, l));
+             "%s.%s: copied %" PRId64 " rows in %.2f s, committed in %.2f s "
+             "(snapshot %s)",
+             tab->schema, tab->table, rows, (double)(t1 - t0) / 1000,
+             (double)(pgs_now_ms() - t1) / 1000, pgx_lsn_format(lsn, l));
   return FLOE_OK;
 }
 
@@ -614,6 +618,7 @@ static void cb_keepalive(void *ctx, uint64_t wal_end) {
    * commit later, past it) */
   if (s->in_txn || s->failed) return;
   pgs_advance_all(s, wal_end);
+  if (!s->nstx) atomic_store(&s->caught_up, 1);
   if (wal_end > s->pos) s->pos = wal_end;
 }
 
@@ -655,6 +660,7 @@ static floe_status source_new(const pgs_opts *o, pgs_source **out,
   pthread_mutex_init(&s->mu, NULL);
   farena_init(&s->arena, 4096, 0);
   atomic_init(&s->stop_req, 0);
+  atomic_init(&s->caught_up, 0);
   s->state = PGS_STARTING;
   snprintf(s->slot, sizeof s->slot, "%s", slot);
   s->own_pub = !o->publication;
@@ -700,8 +706,20 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
     }
   }
 
-  /* publication */
+  /* publication. A table it did not publish yet was never in the slot's
+   * stream: whatever its floe table holds, it needs a copy. */
+  bool *unpublished = calloc((size_t)n + 1, sizeof *unpublished);
+  if (!st && !unpublished) st = ferr_nomem(err, (size_t)n);
   if (!st && s->own_pub) {
+    bool exists = false;
+    st = pgx_pub_exists(s->sql, s->pub, &exists, NULL, err);
+    for (int i = 0; !st && i < n; i++) {
+      bool has = false;
+      if (exists && rels[i] && s->tabs[i]->t)
+        st = pgx_pub_has_table(s->sql, s->pub, s->tabs[i]->schema,
+                               s->tabs[i]->table, &has, err);
+      unpublished[i] = !has;
+    }
     pgx_table_name *names = calloc((size_t)n + 1, sizeof *names);
     int k = 0;
     for (int i = 0; names && i < n; i++)
@@ -733,9 +751,10 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
   for (int i = 0; i < n && !st; i++) {
     pgs_tab *tab = s->tabs[i];
     if (!tab->t || tab->state == PGS_ERROR) continue;
-    bool copy = tab->copy == PGS_COPY_FORCE ||
-                (tab->copy == PGS_COPY_AUTO && !s->o.skip_copy &&
-                 (slot.created || floe_durable_lsn(tab->t) == 0));
+    bool copy =
+        tab->copy == PGS_COPY_FORCE ||
+        (tab->copy == PGS_COPY_AUTO && !s->o.skip_copy &&
+         (slot.created || unpublished[i] || floe_durable_lsn(tab->t) == 0));
     if (copy) {
       need[nneed] = tab;
       nrel[nneed++] = rels[i];
@@ -774,6 +793,7 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
   pgx_conn_close(repl);
   free(need);
   free(nrel);
+  free(unpublished);
   for (int i = 0; i < s->ntab && !st; i++) {
     pgs_tab *tab = s->tabs[i];
     if (tab->t && (tab->state == PGS_STARTING || tab->state == PGS_COPYING))
@@ -920,13 +940,27 @@ floe_status pgs_tick(pgs_source *s, int64_t now_ms, int64_t *next_ms,
   if (!v) return ferr_nomem(err, (size_t)n * sizeof *v);
   int64_t next = now_ms + 1000;
   int ok = 0, tried = 0;
+  bool caught = atomic_load(&s->caught_up);
   floe_error e;
   for (int i = 0; i < n; i++) {
     pgs_tab *tab = v[i];
     if (tab->t && tab->state != PGS_ERROR) {
       int64_t nx = next;
       tried++;
-      if (floe_table_tick(tab->t, now_ms, &nx, &e)) {
+      floe_status ts = floe_table_tick(tab->t, now_ms, &nx, &e);
+      /* Caught up after a burst: commit what is applied now instead of at
+       * the end of the commit interval, so a drained backlog is durable
+       * (and confirmed) at once; at most 4 such commits per interval. */
+      if (!ts && caught && tab->state == PGS_STREAMING) {
+        floe_table_stats es;
+        floe_table_stats_get(tab->t, &es);
+        int64_t iv = tab->own_cfg ? tab->cfg.commit_interval_ms
+                                  : s->o.table.commit_interval_ms;
+        if (es.applied_lsn > es.durable_lsn &&
+            wall_us() / 1000 - es.last_commit_ms >= iv / 4)
+          ts = floe_table_flush(tab->t, &e);
+      }
+      if (ts) {
         pthread_mutex_lock(&s->mu);
         snprintf(tab->last_error, sizeof tab->last_error, "maintenance: %.480s",
                  e.msg);

@@ -31,7 +31,9 @@
 
 typedef enum pgs_copy_mode {
   /* copy when the floe table holds nothing durable yet (new table, a copy
-   * that never reached Iceberg) or the slot is new; else resume streaming */
+   * that never reached Iceberg), the slot is new, or floe's publication did
+   * not publish the table yet (its changes were never in the slot); else
+   * resume streaming */
   PGS_COPY_AUTO = 0,
   PGS_COPY_SKIP,  /* never copy: changes only */
   PGS_COPY_FORCE, /* copy again (the floe table is replaced atomically) */
@@ -143,7 +145,9 @@ typedef enum pgs_state {
   PGS_COPYING,      /* initial copy (or resync) running */
   PGS_STREAMING,    /* applying the stream */
   PGS_PAUSED,       /* a change floe cannot map: changes are not applied
-                       (last_error says which; resync to resume) */
+                       (last_error says which; resync to resume). Like
+                       PGS_ERROR, it keeps the slot's WAL from its durable
+                       LSN on: a restart resumes it there */
   PGS_STOPPED,      /* the source table was dropped, or the mirror stopped */
   PGS_ERROR,        /* failed (last_error); the others go on */
 } pgs_state;
@@ -199,8 +203,7 @@ floe_status pgs_read_state_get(pgs_source *s, const char *schema,
  * the maintenance thread, like pgs_tick; floe_table_columns, which an
  * ALTER changes, on the ingest thread). FLOE_ENOTFOUND when the table is
  * not mirrored or its floe table is not open. */
-floe_status pgs_with_table(pgs_source *s, const char *schema,
-                           const char *table,
+floe_status pgs_with_table(pgs_source *s, const char *schema, const char *table,
                            floe_status (*fn)(void *ctx, floe_table *t,
                                              floe_error *err),
                            void *ctx, floe_error *err);

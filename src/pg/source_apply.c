@@ -466,6 +466,7 @@ floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
     s->cur.streamed = false;
     s->cur.final_lsn = m.begin.final_lsn;
     s->in_txn = true;
+    atomic_store(&s->caught_up, 0);
     return FLOE_OK;
   case PGO_COMMIT:
     if (!s->in_txn)
@@ -477,7 +478,10 @@ floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
     pgs_advance_all(s, m.commit.end_lsn);
     if (m.commit.end_lsn > s->pos) s->pos = m.commit.end_lsn;
     return FLOE_OK;
-  case PGO_STREAM_START: s->stream_xid = m.xid; return FLOE_OK;
+  case PGO_STREAM_START:
+    s->stream_xid = m.xid;
+    atomic_store(&s->caught_up, 0);
+    return FLOE_OK;
   case PGO_STREAM_STOP: return FLOE_OK;
   case PGO_STREAM_COMMIT: {
     pgs_xact *x = stx_find(s, m.xid);

@@ -137,6 +137,9 @@ struct pgs_source {
   bool failed; /* the mirror as a whole */
   floe_error fail;
   atomic_int stop_req;
+  /* the stream caught up: a keepalive came with nothing in delivery
+   * (cleared by the next Begin / Stream Start); read by pgs_tick */
+  atomic_int caught_up;
   bool stopped;
   int64_t last_check_ms, last_rate_ms;
 

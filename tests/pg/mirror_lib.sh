@@ -31,8 +31,7 @@ mirror_start() {
     >>"$MDIR/log" 2>&1 &
   MPID=$!
   # ready once it says so (or died)
-  local i
-  for i in $(seq 1 600); do
+  for _ in $(seq 1 600); do
     if grep -q "running" "$MDIR/log" 2>/dev/null &&
       [ "$(grep -c running "$MDIR/log")" -gt "${MSTARTS:-0}" ]; then
       MSTARTS=$(grep -c running "$MDIR/log")
@@ -61,8 +60,8 @@ mirror_start_fail() {
 }
 
 _mreply_wait() {
-  local f=$1 i
-  for i in $(seq 1 1500); do
+  local f=$1
+  for _ in $(seq 1 1500); do
     [ -f "$f" ] && return 0
     if ! kill -0 "$MPID" 2>/dev/null; then
       echo "driver died; log:" >&2
@@ -93,8 +92,8 @@ mirror_state() {
 
 # mirror_wait_state S.T STATE [seconds]
 mirror_wait_state() {
-  local i n=${3:-30}
-  for i in $(seq 1 $((n * 10))); do
+  local n=${3:-30}
+  for _ in $(seq 1 $((n * 10))); do
     [ "$(mirror_state "$1")" = "$2" ] && return 0
     sleep 0.1
   done
@@ -166,6 +165,16 @@ mirror_stop() {
     return 1
   }
   MPID=""
+}
+
+# mirror_on_exit RC: from the test's EXIT trap: stops the driver, and on
+# failure shows the end of its log
+mirror_on_exit() {
+  if [ "$1" != 0 ] && [ -n "$MDIR" ] && [ -f "$MDIR/log" ]; then
+    echo "--- driver log (last 30 lines):" >&2
+    tail -30 "$MDIR/log" >&2
+  fi
+  mirror_kill
 }
 
 mirror_kill() {

@@ -13,7 +13,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/mirror_lib.sh"
 pg_start
 load=""
-trap 'rc=$?; [ -n "$load" ] && kill "$load" 2>/dev/null; [ -n "${MDIR:-}" ] && cp "$MDIR/log" "${TMPDIR:-/tmp}/mirror_crash.log" 2>/dev/null; mirror_kill; pg_stop; exit $rc' EXIT
+# shellcheck disable=SC2154 # rc is assigned inside the trap
+trap 'rc=$?; [ -n "$load" ] && kill "$load" 2>/dev/null; mirror_on_exit $rc; pg_stop; exit $rc' EXIT
 step() { echo "--- $*"; }
 
 sql -c "ALTER SYSTEM SET logical_decoding_work_mem = '64kB'" -c "SELECT pg_reload_conf()" >/dev/null
@@ -84,11 +85,11 @@ mirror_check public.acc public.hist
 
 step "Postgres restarts mid-stream"
 "$PG_BIN/pgbench" -n -c 2 -T 4 -f "$PGTEST_DIR/load.sql" >/dev/null 2>&1 || true
-ctl="$PG_BIN/pg_ctl -D $PGTEST_DIR/data -l $PGTEST_DIR/server.log -w -m fast restart"
+ctl=("$PG_BIN/pg_ctl" -D "$PGTEST_DIR/data" -l "$PGTEST_DIR/server.log" -w -m fast restart)
 if [ "$(id -u)" -eq 0 ]; then
-  (cd / && runuser -u postgres -- $ctl >/dev/null)
+  (cd / && runuser -u postgres -- "${ctl[@]}" >/dev/null)
 else
-  (cd / && $ctl >/dev/null)
+  (cd / && "${ctl[@]}" >/dev/null)
 fi
 "$PG_BIN/pgbench" -n -c 2 -T 3 -f "$PGTEST_DIR/load.sql" >/dev/null 2>&1 || true
 mirror_check public.acc public.hist

@@ -15,7 +15,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/pg/mirror_lib.sh
 . "$HERE/mirror_lib.sh"
 pg_start
-trap 'rc=$?; [ -n "${MDIR:-}" ] && cp "$MDIR/log" "${TMPDIR:-/tmp}/mirror_rows.log" 2>/dev/null; mirror_kill; pg_stop; exit $rc' EXIT
+# shellcheck disable=SC2154 # rc is assigned inside the trap
+trap 'rc=$?; mirror_on_exit $rc; pg_stop; exit $rc' EXIT
 step() { echo "--- $*"; }
 
 sql <<'SQL'
@@ -156,6 +157,21 @@ mirror_status | grep 'public.types ' | grep -q 'copy_rows=0 ' || {
   exit 1
 }
 
+step "an idle mirror confirms up to the server's WAL position (no WAL pinned)"
+lsn=$(sql -c "SELECT pg_current_wal_lsn()")
+mirror_wait
+ok=""
+for _ in $(seq 1 50); do
+  ok=$(sql -c "SELECT confirmed_flush_lsn >= '$lsn' FROM pg_replication_slots WHERE slot_name = 'floe_t'")
+  [ "$ok" = t ] && break
+  sleep 0.2
+done
+[ "$ok" = t ] || {
+  echo "slot not confirmed up to $lsn: $(sql -c "SELECT confirmed_flush_lsn FROM pg_replication_slots")" >&2
+  mirror_status >&2
+  exit 1
+}
+
 step "a corrupt message mid-stream: the mirror reports an error, no crash"
 out=$(mirror_cmd_reply corrupt)
 grep -q '^failed .*pgoutput Insert' <<<"$out" || {
@@ -163,10 +179,10 @@ grep -q '^failed .*pgoutput Insert' <<<"$out" || {
   exit 1
 }
 st=$(mirror_status)
-grep -q '^mirror error ' <<<"$st" && grep -q 'state=error' <<<"$st" &&
-  grep -q 'mirror stopped: ' <<<"$st" || {
+if ! grep -q '^mirror error ' <<<"$st" || ! grep -q 'state=error' <<<"$st" ||
+  ! grep -q 'mirror stopped: ' <<<"$st"; then
   echo "status after a corrupt message: $st" >&2
   exit 1
-}
+fi
 mirror_kill; cp "$MDIR/log" /tmp/mt/last.log || true
 echo "test_mirror_rows: OK"

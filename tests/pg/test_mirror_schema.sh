@@ -15,7 +15,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/pg/mirror_lib.sh
 . "$HERE/mirror_lib.sh"
 pg_start
-trap 'rc=$?; [ -n "${MDIR:-}" ] && cp "$MDIR/log" "${TMPDIR:-/tmp}/mirror_schema.log" 2>/dev/null; mirror_kill; pg_stop; exit $rc' EXIT
+# shellcheck disable=SC2154 # rc is assigned inside the trap
+trap 'rc=$?; mirror_on_exit $rc; pg_stop; exit $rc' EXIT
 step() { echo "--- $*"; }
 
 sql <<'SQL'
