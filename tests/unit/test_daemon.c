@@ -705,8 +705,11 @@ static void test_rpc_flow(void **state) {
   const rpc_table_status *ta = find_ts(&rep.u.status_ok, "public.a");
   assert_non_null(ta);
   assert_non_null(find_ts(&rep.u.status_ok, "public.c"));
-  assert_int_equal(ta->durable_lsn, last);
-  assert_int_equal(ta->applied_lsn, last);
+  /* nothing lost: durable at least where the stop left it (idle
+   * keepalives move both on to the fake server's end) */
+  assert_true(ta->durable_lsn >= last);
+  assert_true(ta->applied_lsn >= ta->durable_lsn);
+  assert_true(ta->rows > 0);
   assert_int_equal(atomic_load(&f.opens), 2);
   rpc_client_close(cl);
   farena_free(&a);
