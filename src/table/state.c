@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iceberg/table_commit.h"
 #include "table/table_int.h"
 
 int64_t tbl_mono_ms(void) {
@@ -331,27 +332,8 @@ floe_status tbl_mkdirs(const char *path, floe_error *err) {
   return FLOE_OK;
 }
 
-floe_status tbl_uuid(char u[37], floe_error *err) {
-  uint8_t b[16];
-  size_t got = 0;
-  while (got < sizeof b) {
-    ssize_t r = getrandom(b + got, sizeof b - got, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return ferr_set(err, FLOE_EIO, "getrandom: %s", strerror(errno));
-    got += (size_t)r;
-  }
-  b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-  b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-  static const char hx[] = "0123456789abcdef";
-  int o = 0;
-  for (int i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) u[o++] = '-';
-    u[o++] = hx[b[i] >> 4];
-    u[o++] = hx[b[i] & 15];
-  }
-  u[o] = 0;
-  return FLOE_OK;
-}
+/* One random-UUID generator for the project: the iceberg layer's. */
+floe_status tbl_uuid(char u[37], floe_error *err) { return ice_uuid(u, err); }
 
 floe_status tbl_path_uuid(const char *dir, const char *prefix,
                           const char *suffix, char **out, floe_error *err) {
