@@ -30,7 +30,9 @@ grep -qx "prefix=$PREFIX" "$P/lib/pkgconfig/floe.pc" || fail "floe.pc prefix: $(
 # the public API is the floe_* symbols, nothing else
 others=$(nm -D --defined-only "$P/lib/libfloe.so" | awk '$3 !~ /^floe_/ {print $3}')
 [ -z "$others" ] || fail "libfloe.so exports non-floe symbols: $others"
-nm -D --defined-only "$P/lib/libfloe.so" | grep -q ' floe_version$' || fail "floe_version not exported"
+# (grep -q under pipefail can fail the pipe with SIGPIPE: match on captured text)
+syms=$(nm -D --defined-only "$P/lib/libfloe.so")
+grep -q ' floe_version$' <<<"$syms" || fail "floe_version not exported"
 expect_rc 0 "$P/bin/floe" --version
 grep -qE '^floe [0-9]+\.[0-9]+\.[0-9]+$' "$T/out" || fail "installed floe --version: $(cat "$T/out")"
 
@@ -64,7 +66,8 @@ want="floe $(pc --modversion): corrupt data"
   -o "$T/hello_shared" $(pc --libs) || fail "cannot build against the shared library"
 LD_LIBRARY_PATH=$P/lib "$T/hello_shared" >"$T/got" || fail "shared program failed: $(cat "$T/got")"
 [ "$(cat "$T/got")" = "$want" ] || fail "shared program printed '$(cat "$T/got")'"
-LD_LIBRARY_PATH=$P/lib ldd "$T/hello_shared" | grep -q "libfloe.so.0 => $P/lib/libfloe.so.0" || fail "not linked to the staged libfloe.so.0"
+deps_seen=$(LD_LIBRARY_PATH=$P/lib ldd "$T/hello_shared")
+grep -qF "libfloe.so.0 => $P/lib/libfloe.so.0" <<<"$deps_seen" || fail "not linked to the staged libfloe.so.0: $deps_seen"
 
 # static libfloe.a against the shared system libraries: the private
 # dependencies floe.pc names (packages and plain libraries) suffice

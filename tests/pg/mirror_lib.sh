@@ -111,7 +111,7 @@ mirror_dump() {
   lsn=$(psql -qAt -c "SELECT pg_current_wal_lsn()")
   echo "dump $lsn $d" >"$MDIR/cmd"
   _mreply_wait "$d/.done" || return 1
-  if head -1 "$d/.done" | grep -q '^failed'; then
+  if head -1 "$d/.done" | grep -c '^failed' >/dev/null; then
     echo "dump failed:" >&2
     cat "$d/.done" >&2
     return 1

@@ -83,7 +83,7 @@ lsn_ge "$durable" "$applied" || dmn_fail "snapshot durable $durable < applied $a
 "$FLOE" snapshot >/dev/null
 st=$("$FLOE" status --json public.b)
 lsn_ge "$(json_field "$st" public.b durable_lsn)" "$lsn" || dmn_fail "durable of b"
-"$FLOE" optimize public.a --force | grep -q . || dmn_fail "optimize printed nothing"
+"$FLOE" optimize public.a --force | grep -c . >/dev/null || dmn_fail "optimize printed nothing"
 dmn_check public.a "id,v,n"
 
 echo "add-table and drop-table at runtime"
@@ -96,7 +96,7 @@ sql -c "INSERT INTO d SELECT g, 'later' || g FROM generate_series(3001, 3500) g"
   -c "DELETE FROM d WHERE id % 10 = 0" -c "UPDATE d SET s = 'u' WHERE id % 7 = 0"
 grep -q '"batch-rows": "1024"' "$DWH/.floe/mirror-t.json" || dmn_fail "table settings not in the registry"
 "$FLOE" drop-table public.b
-"$FLOE" tables | grep -q '^public.b' && dmn_fail "public.b still listed"
+"$FLOE" tables | grep -c '^public.b' >/dev/null && dmn_fail "public.b still listed"
 grep -q '"public.b"' "$DWH/.floe/mirror-t.json" && dmn_fail "public.b still in the registry"
 [ -d "$DWH/public/b/metadata" ] || dmn_fail "the Iceberg table of b went away"
 sleep 1
