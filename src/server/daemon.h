@@ -220,6 +220,8 @@ void dmn_request_stop(dmn_daemon *d, const char *why);
 /* dmn_run_source has returned. */
 bool dmn_finished(dmn_daemon *d);
 
+/* The RPC socket's path (borrowed from d) and the metrics port actually
+ * bound (-1: none). */
 const char *dmn_socket_path(const dmn_daemon *d);
 int dmn_metrics_port(const dmn_daemon *d);
 

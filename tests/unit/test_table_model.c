@@ -2629,7 +2629,11 @@ static void world_init(world *w, const tspec *sp, uint64_t seed, int steps,
   if (dir) {
     snprintf(w->dir, sizeof w->dir, "%s", dir);
   } else {
-    snprintf(w->dir, sizeof w->dir, "/tmp/floe-tmodel-XXXXXX");
+    /* tmpfs when there is one: the engine fsyncs every Iceberg commit, and
+     * the warehouse is scratch (FLOE_MODEL_TMP picks another place) */
+    const char *base = getenv("FLOE_MODEL_TMP");
+    if (!base) base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(w->dir, sizeof w->dir, "%s/floe-tmodel-XXXXXX", base);
     if (!mkdtemp(w->dir)) fail_msg("mkdtemp failed");
   }
   pick_config(w);
