@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "columnar/text.h"
 #include "pg/copy.h"
@@ -67,6 +68,15 @@ static floe_status type_resolve(pgs_source *s, uint32_t oid, int32_t typmod,
   const char *params[] = {a, b};
   PGresult *r = NULL;
   FLOE_TRY(pgx_query(c, "resolve type", TYPE_SQL, 2, params, &r, NULL, err));
+  /* a type created by the transaction being applied may not be visible
+   * yet (see pgs_relation): look again for a short while */
+  for (int tries = 0; PQntuples(r) != 1 && tries < 40; tries++) {
+    PQclear(r);
+    r = NULL;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    FLOE_TRY(pgx_query(c, "resolve type", TYPE_SQL, 2, params, &r, NULL, err));
+  }
   floe_status st = FLOE_OK;
   if (PQntuples(r) != 1) {
     PQclear(r);
@@ -332,11 +342,18 @@ static floe_status added_default(pgs_source *s, pgs_tab *tab, const char *name,
                      err));
   floe_status st = FLOE_OK;
   if (PQntuples(r) != 1) { /* gone again since: the stream will say so */
+    flog_write(s->o.log, FLOG_DEBUG, "%s.%s: new column %s: not in the catalog",
+               tab->schema, tab->table, name);
     PQclear(r);
     return FLOE_OK;
   }
   bool has_missing = PQgetvalue(r, 0, 0)[0] == 't' && !PQgetisnull(r, 0, 1);
   bool volatile_def = PQgetvalue(r, 0, 3)[0] == 't';
+  flog_write(s->o.log, FLOG_DEBUG,
+             "%s.%s: new column %s: missing value %s, default %s%s",
+             tab->schema, tab->table, name, has_missing ? "set" : "none",
+             PQgetvalue(r, 0, 2)[0] == 't' ? "set" : "none",
+             volatile_def ? " (volatile)" : "");
   if (!has_missing) {
     *unknown = volatile_def;
     PQclear(r);
@@ -509,6 +526,9 @@ typedef struct plan_col {
   char *deflt;        /* initial default json (owned) */
   char *tmpname;      /* rename phase 1 */
   const char *target; /* the floe column's name once applied */
+  char *owned;        /* target when copied from the floe table (its names
+                         die with a rename or an alter) */
+  char *oldname;      /* the floe column's name before a rename (logs) */
 } plan_col;
 
 /* The catalog's current name of attnum (alive), or NULL. */
@@ -553,6 +573,23 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
   floe_status st =
       p && used && cols && targets ? FLOE_OK : ferr_nomem(err, (size_t)nr * 64);
   if (!st && !same) st = catalog_cols(s, tab->oid, &cat, &ncat, err);
+  /* The walsender sends a transaction once its commit record is in the
+   * WAL, which is a moment before the commit becomes visible to other
+   * sessions: a name the catalog does not know yet may be the DDL of the
+   * very transaction being applied. Look again for a short while (a name
+   * renamed or dropped since stays unknown: then the rules below). */
+  for (int tries = 0; !st && !same && tries < 40; tries++) {
+    bool all = true;
+    for (int i = 0; i < nr && all; i++)
+      all = cat_attnum(cat, ncat, rc[i].name) >= 0;
+    if (all) break;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    catalog_free(cat, ncat);
+    cat = NULL;
+    ncat = 0;
+    st = catalog_cols(s, tab->oid, &cat, &ncat, err);
+  }
   int ncols = 0;
   for (int i = 0; i < nr && !st; i++) {
     p[i].from = -1;
@@ -562,7 +599,7 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
       used[i] = true;
     }
   }
-#define ATT(e) ((e) < tab->natt ? tab->att[e] : -1)
+#define ATT(e) ((e) >= 0 && (e) < tab->natt ? tab->att[e] : -1)
   /* 1. by attnum (a rename keeps it) */
   for (int i = 0; i < nr && !st && !same; i++)
     for (int e = 0; e < ne && p[i].attnum >= 0; e++)
@@ -597,15 +634,30 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
     p[i].keep_name = now && !strcmp(now, ec[e].name);
   }
 
+  for (int i = 0; i < nr; i++)
+    flog_write(s->o.log, FLOG_DEBUG,
+               "%s.%s: Relation column %s: attnum %d, floe column %d (%s)%s",
+               tab->schema, tab->table, rc[i].name, p[i].attnum, p[i].from,
+               p[i].from >= 0 ? ec[p[i].from].name : "-",
+               p[i].keep_name ? ", old name" : "");
+
   /* ---- the new column list ---- */
   bool alter = false;
-  int nren = 0;
+  int nren = 0, nkept = 0;
+  char **kept = calloc((size_t)ne + 1, sizeof *kept);
+  int nkeep = 0; /* attnums by final name (below) */
+  char **keep_name = NULL;
+  int16_t *keep_att = NULL;
+  if (!kept && !st) st = ferr_nomem(err, (size_t)ne * 8);
   for (int e = 0; e < ne && !st; e++) {
     if (used[e]) continue;
     if (cat_alive(cat, ncat, ATT(e)) == 1) {
       /* the catalog has it: the Relation predates its addition (a
        * replayed transaction); keep it */
-      cols[ncols++] = ec[e];
+      cols[ncols] = ec[e];
+      cols[ncols].name = kept[nkept] = strdup(ec[e].name);
+      if (!kept[nkept++]) st = ferr_nomem(err, 64);
+      ncols++;
       continue;
     }
     for (int k = 0; k < nkey; k++)
@@ -635,7 +687,13 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
     pc->c.nullable = 1;
     if (pc->from >= 0) {
       const floe_column *old = &ec[pc->from];
-      if (pc->keep_name) pc->target = pc->c.name = old->name;
+      if (pc->keep_name) {
+        pc->target = pc->c.name = pc->owned = strdup(old->name);
+        if (!pc->owned) {
+          st = ferr_nomem(err, 64);
+          break;
+        }
+      }
       pc->c.nullable = old->nullable;
       int f = fit_type(mp.type, eng_dtype(old));
       if (f >= 0) {
@@ -658,7 +716,13 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
                        col_dtype_format(mp.type, b, sizeof b));
         goto done;
       }
-      if (strcmp(old->name, pc->target)) nren++;
+      if (strcmp(old->name, pc->target)) {
+        nren++;
+        if (!(pc->oldname = strdup(old->name))) {
+          st = ferr_nomem(err, 64);
+          break;
+        }
+      }
       cols[ncols++] = pc->c;
       continue;
     }
@@ -687,6 +751,17 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
     cols[ncols++] = pc->c;
   }
 
+  /* attnums by final name, taken before the alter (ec's names die with
+   * it) */
+  keep_name = calloc((size_t)ne + 1, sizeof *keep_name);
+  keep_att = calloc((size_t)ne + 1, sizeof *keep_att);
+  if (!st && (!keep_name || !keep_att)) st = ferr_nomem(err, (size_t)ne * 16);
+  for (int e = 0; !st && e < ne; e++)
+    if (!used[e] && cat_alive(cat, ncat, ATT(e)) == 1) {
+      keep_att[nkeep] = (int16_t)ATT(e);
+      if (!(keep_name[nkeep++] = strdup(ec[e].name))) st = ferr_nomem(err, 64);
+    }
+
   /* ---- apply: renames (through temporary names, so swaps work), then
    * adds, drops and widenings in one alter ---- */
   for (int pass = 0; pass < 2 && nren && !st; pass++)
@@ -705,7 +780,7 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
         st = floe_table_rename_column(tab->t, p[i].tmpname, p[i].target, err);
         if (!st)
           flog_write(s->o.log, FLOG_INFO, "%s.%s: column %s renamed to %s",
-                     tab->schema, tab->table, ec[p[i].from].name, p[i].target);
+                     tab->schema, tab->table, p[i].oldname, p[i].target);
       }
     }
   if (!st && alter) {
@@ -735,8 +810,8 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
       for (int i = 0; i < nr; i++)
         if (!strcmp(nc[k].name, p[i].target))
           att[k] = (int16_t)(p[i].attnum >= 0 ? p[i].attnum : ATT(p[i].from));
-      for (int e = 0; e < ne && att[k] < 0; e++)
-        if (!used[e] && !strcmp(ec[e].name, nc[k].name)) att[k] = ATT(e);
+      for (int j = 0; j < nkeep && att[k] < 0; j++)
+        if (!strcmp(keep_name[j], nc[k].name)) att[k] = keep_att[j];
     }
     if (att) {
       free(tab->att);
@@ -748,7 +823,14 @@ floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
   for (int i = 0; i < nr && targets; i++) targets[i] = p[i].target;
   if (!st) st = build_rc(s, tab, rc, nr, targets, false, err);
 done:
+  for (int j = 0; j < nkeep; j++) free(keep_name[j]);
+  free(keep_name);
+  free(keep_att);
+  for (int j = 0; j < nkept; j++) free(kept[j]);
+  free(kept);
   for (int i = 0; p && i < nr; i++) {
+    free(p[i].owned);
+    free(p[i].oldname);
     free(p[i].deflt);
     free(p[i].tmpname);
   }

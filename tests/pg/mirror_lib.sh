@@ -59,6 +59,21 @@ mirror_start_fail() {
   cat "$MDIR/fail.log"
 }
 
+# _mcmd LINE: sends a command; a FIFO without its reader would block the
+# writer forever, so the driver must be alive and the write is bounded
+_mcmd() {
+  if ! kill -0 "$MPID" 2>/dev/null; then
+    echo "driver is not running; log:" >&2
+    tail -30 "$MDIR/log" >&2
+    return 1
+  fi
+  # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+  timeout 20 bash -c 'echo "$1" >"$2"' _ "$1" "$MDIR/cmd" || {
+    echo "driver does not read its commands" >&2
+    return 1
+  }
+}
+
 _mreply_wait() {
   local f=$1
   for _ in $(seq 1 1500); do
@@ -76,7 +91,7 @@ _mreply_wait() {
 
 mirror_cmd_reply() {
   local r="$MDIR/reply.$RANDOM$RANDOM"
-  echo "$* $r" >"$MDIR/cmd"
+  _mcmd "$* $r" || return 1
   _mreply_wait "$r" || return 1
   cat "$r"
   rm -f "$r"
@@ -99,6 +114,8 @@ mirror_wait_state() {
   done
   echo "mirror_wait_state: $1 is $(mirror_state "$1"), want $2" >&2
   mirror_status >&2
+  psql -X -c "SELECT pid, backend_type, state, wait_event_type, wait_event, backend_xmin, left(query, 60) FROM pg_stat_activity" >&2
+  psql -X -c "SELECT slot_name, active, restart_lsn, confirmed_flush_lsn, catalog_xmin FROM pg_replication_slots" -c "SELECT pg_current_wal_lsn()" >&2
   return 1
 }
 
@@ -109,7 +126,7 @@ mirror_dump() {
   rm -rf "$d"
   mkdir -p "$d"
   lsn=$(psql -qAt -c "SELECT pg_current_wal_lsn()")
-  echo "dump $lsn $d" >"$MDIR/cmd"
+  _mcmd "dump $lsn $d" || return 1
   _mreply_wait "$d/.done" || return 1
   if head -1 "$d/.done" | grep -c '^failed' >/dev/null; then
     echo "dump failed:" >&2
