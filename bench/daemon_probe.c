@@ -96,7 +96,8 @@ int main(int argc, char **argv) {
              "INSERT INTO floe_probe VALUES (%lld, clock_timestamp())",
              next_id);
     r = PQexec(pg, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) die("insert", PQerrorMessage(pg));
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      die("insert", PQerrorMessage(pg));
     PQclear(r);
     double t0 = now_ms(); /* the commit has returned */
     r = PQexec(pg, "SELECT pg_current_wal_lsn()");

@@ -37,13 +37,13 @@ check_all
 
 work_start 1
 for i in $(seq 1 "$ROUNDS"); do
-  pause 1500
+  pause 1000
   dmn_kill
   pause 400 # the workload goes on while the daemon is down
   dmn_start
   for t in public.a public.b public.c; do dmn_wait_streaming "$t"; done
   # the slot confirmed only what was durable: everything since is replayed
-  pause 800
+  pause 500
   check_all
   echo "round $i: ok ($(sql -c 'SELECT txns FROM work_ctl') workload transactions so far)"
 done

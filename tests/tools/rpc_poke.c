@@ -79,8 +79,7 @@ static ssize_t read_to_eof(int fd, uint8_t *buf, size_t cap, int timeout_ms) {
 }
 
 /* Reads one frame (blocking, 10 s) into m. */
-static int read_frame(int fd, farena *a, rpc_msg *m, uint8_t *buf,
-                      size_t cap) {
+static int read_frame(int fd, farena *a, rpc_msg *m, uint8_t *buf, size_t cap) {
   size_t n = 0, want = 4;
   while (n < want) {
     struct pollfd p = {fd, POLLIN, 0};
@@ -95,7 +94,7 @@ static int read_frame(int fd, farena *a, rpc_msg *m, uint8_t *buf,
   }
   floe_error err;
   return rpc_decode(buf, n, RPC_DEFAULT_MAX_FRAME, a, m, &err) == FLOE_OK ? 0
-                                                                        : -1;
+                                                                          : -1;
 }
 
 static void encode(fbuf *b, rpc_msg *m) {
@@ -144,8 +143,8 @@ int main(int argc, char **argv) {
     close(fd);
   } else if (!strcmp(mode, "huge")) {
     int fd = dial(path);
-    uint8_t h[16] = {0xf0, 0xff, 0xff, 0xff, 0x46, 0x4c, 1, 0, 2, 0, 0, 0,
-                     5,    0,    0,    0};
+    uint8_t h[16] = {0xf0, 0xff, 0xff, 0xff, 0x46, 0x4c, 1, 0,
+                     2,    0,    0,    0,    5,    0,    0, 0};
     send_all(fd, h, sizeof h);
     rpc_msg m;
     if (read_frame(fd, &a, &m, buf, sizeof buf) != 0 || m.type != RPC_ERROR ||
