@@ -1079,8 +1079,11 @@ static void put_statistics(tc_writer *t, const pq_writer *w, const pq_leaf *lf,
   tc_field_struct_begin(t, 12);
   tc_field_i64(t, 3, cm->null_count);
   if (cm->has_minmax) {
-    tc_field_binary(t, 5, w->statbytes.data + cm->max_off, cm->max_len);
-    tc_field_binary(t, 6, w->statbytes.data + cm->min_off, cm->min_len);
+    /* only empty min/max values so far: no bytes, and no NULL + 0 */
+    const uint8_t *sb =
+        w->statbytes.data ? w->statbytes.data : (const uint8_t *)"";
+    tc_field_binary(t, 5, sb + cm->max_off, cm->max_len);
+    tc_field_binary(t, 6, sb + cm->min_off, cm->min_len);
   }
   if (lf->kind == PQS_F32 || lf->kind == PQS_F64)
     tc_field_i64(t, 9, cm->nan_count);
