@@ -88,6 +88,9 @@ typedef struct bench {
   _Atomic int stop;
   samples lat[2];
   samples commit_ns[2]; /* every floe_commit call's duration (ingest) */
+  /* sampled by the maintenance thread after each tick */
+  int64_t peak_mem_rows, peak_mem_bytes;
+  double peak_bpr;
   pthread_mutex_t lat_mu;
 } bench;
 
@@ -203,6 +206,13 @@ static void *maint_main(void *arg) {
   while (!atomic_load(&b->stop)) {
     int64_t now = now_ns() / 1000000, next = 0;
     TRY("tick", floe_table_tick(b->t, now, &next, &e_));
+    floe_table_stats st;
+    floe_table_stats_get(b->t, &st);
+    if (st.mem_rows > b->peak_mem_rows) b->peak_mem_rows = st.mem_rows;
+    if (st.mem_bytes > b->peak_mem_bytes) b->peak_mem_bytes = st.mem_bytes;
+    if (st.index_rows &&
+        (double)st.index_bytes / (double)st.index_rows > b->peak_bpr)
+      b->peak_bpr = (double)st.index_bytes / (double)st.index_rows;
     int64_t wait = next - now;
     if (wait < 1) wait = 1;
     if (wait > 50) wait = 50;
@@ -290,6 +300,9 @@ int main(int argc, char **argv) {
   double ins_s = (double)(t_load - t_start) / 1e9;
   double ins_ns = (double)(t_load - t_window) / (double)window;
 
+  floe_table_stats st_load;
+  floe_table_stats_get(b.t, &st_load);
+
   /* ---- update-heavy ---- */
   atomic_store(&b.phase, 1);
   int64_t live = rows, ups = 0, dels = 0, insn = 0;
@@ -367,9 +380,16 @@ int main(int argc, char **argv) {
            ph[i], b.commit_ns[i].n, ph[i], pct_us(&b.commit_ns[i], 0.5), ph[i],
            pct_us(&b.commit_ns[i], 0.99), ph[i], max_us(&b.commit_ns[i]));
   }
-  printf("index_bytes=%" PRId64 " index_rows=%" PRId64 " index_bpr=%.2f\n",
+  printf("index_bytes=%" PRId64 " index_rows=%" PRId64 " index_bpr=%.2f "
+         "index_bpr_load=%.2f index_bpr_peak=%.2f\n",
          st.index_bytes, st.index_rows,
-         st.index_rows ? (double)st.index_bytes / (double)st.index_rows : 0);
+         st.index_rows ? (double)st.index_bytes / (double)st.index_rows : 0,
+         st_load.index_rows
+             ? (double)st_load.index_bytes / (double)st_load.index_rows
+             : 0,
+         b.peak_bpr);
+  printf("mem_rows_peak=%" PRId64 " mem_mib_peak=%.1f\n", b.peak_mem_rows,
+         (double)b.peak_mem_bytes / 1048576.0);
   printf("rss_mib=%.1f bench_own_mib=%.1f\n", (double)ru.ru_maxrss / 1024.0,
          own_mib);
   printf("live_rows=%" PRId64 " data_files=%" PRId64 " mem_rows=%" PRId64
