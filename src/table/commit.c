@@ -30,10 +30,19 @@ typedef struct lset {
   int64_t cap, n;
 } lset;
 
-static floe_status lset_init(lset *s, int64_t n, floe_error *err) {
+/* small: LSET_SMALL slots the caller provides (a few deletes per commit
+ * need no malloc); s->v != small means it was allocated */
+#define LSET_SMALL 64
+static floe_status lset_init(lset *s, int64_t n, uint64_t *small,
+                             floe_error *err) {
   s->cap = 16;
   while (s->cap < n * 2) s->cap *= 2;
-  s->v = malloc((size_t)s->cap * sizeof *s->v);
+  if (s->cap <= LSET_SMALL) {
+    s->cap = LSET_SMALL;
+    s->v = small;
+  } else {
+    s->v = malloc((size_t)s->cap * sizeof *s->v);
+  }
   if (!s->v) return ferr_nomem(err, (size_t)s->cap * 8);
   memset(s->v, 0xff, (size_t)s->cap * sizeof *s->v);
   s->n = 0;
@@ -222,15 +231,15 @@ static void moving_clear(floe_table *t) {
 
 /* ---- publishing ---- */
 
-/* Dead rows of chunk c as a batch bitmap (shares c->del when only explicit
- * deletes apply). */
-static tbl_bits *chunk_dead(const tbl_txn *x, const tbl_chunk *c) {
-  if (!x->ntmark && !x->naborted) return tbl_bits_ref(c->del);
-  tbl_bits *b = tbl_bits_new(x->batch_rows);
-  if (!b) return NULL;
-  for (int64_t r = 0; r < c->b->length; r++)
-    if (tbl_txn_dead(x, c->g0 + r)) tbl_bits_set(b, r);
-  return b;
+/* Dead rows of chunk c as a batch bitmap: c->del itself, with the rows
+ * truncated or inserted by aborted subtransactions added (the txn ends with
+ * this commit, and a row marked there was dead already). A full chunk's
+ * bitmap has batch_rows bits (chunk_fit). */
+static tbl_bits *chunk_dead(const tbl_txn *x, tbl_chunk *c) {
+  if (x->ntmark || x->naborted)
+    for (int64_t r = 0; r < c->b->length; r++)
+      if (tbl_txn_dead(x, c->g0 + r)) tbl_bits_set(c->del, r);
+  return tbl_bits_ref(c->del);
 }
 
 /* Index entries to add: hashes[r] -> (id, row0 + r), r < n. The hashes
@@ -241,6 +250,9 @@ typedef struct newrun {
   uint32_t id, row0;
 } newrun;
 
+/* The arrays point at the small inline ones when they fit (a commit of a
+ * few rows does no malloc), else at heap ones. */
+#define PLAN_SMALL 4
 typedef struct plan {
   bool trunc;
   int nloc;
@@ -254,29 +266,61 @@ typedef struct plan {
   int64_t nnew; /* rows in runs */
   int nrun, caprun;
   newrun *runs;
+  uint64_t locs_s[4 * PLAN_SMALL];
+  tbl_batch *batches_s[PLAN_SMALL];
+  tbl_bits *dead_s[PLAN_SMALL];
+  tbl_file *files_s[PLAN_SMALL];
+  tbl_fidx *fidx_s[PLAN_SMALL];
+  newrun runs_s[4 * PLAN_SMALL];
 } plan;
 
+/* n zeroed elements of size sz: the inline array small (cap elements) when
+ * they fit, else a new one (NULL when out of memory). */
+static void *plan_array(void *small, size_t cap, size_t n, size_t sz) {
+  if (n <= cap) {
+    memset(small, 0, n * sz);
+    return small;
+  }
+  return calloc(n, sz);
+}
+
+static void plan_init(plan *p) {
+  p->trunc = false;
+  p->nloc = p->nbatch = p->nfile = p->nrun = 0;
+  p->nnew = 0;
+  p->locs = NULL;
+  p->batches = NULL;
+  p->dead = NULL;
+  p->files = NULL;
+  p->fidx = NULL;
+  p->runs = p->runs_s;
+  p->caprun = 4 * PLAN_SMALL;
+}
+
 static void plan_free(plan *p, int nchunk) {
-  free(p->locs);
+  if (p->locs != p->locs_s) free(p->locs);
   for (int i = 0; i < p->nbatch; i++) tbl_batch_unref(p->batches[i]);
-  free(p->batches);
+  if (p->batches != p->batches_s) free(p->batches);
   for (int i = 0; i < nchunk && p->dead; i++) tbl_bits_unref(p->dead[i]);
-  free(p->dead);
+  if (p->dead != p->dead_s) free(p->dead);
   for (int i = 0; i < p->nfile; i++) {
     tbl_file_unref(p->files[i]);
     tbl_fidx_unref(p->fidx[i]);
   }
-  free(p->files);
-  free(p->fidx);
-  free(p->runs);
+  if (p->files != p->files_s) free(p->files);
+  if (p->fidx != p->fidx_s) free(p->fidx);
+  if (p->runs != p->runs_s) free(p->runs);
 }
 
 static floe_status add_run(plan *p, const uint64_t *h, int64_t n, uint32_t id,
                            uint32_t row0, floe_error *err) {
   if (p->nrun == p->caprun) {
-    int cap = p->caprun ? p->caprun * 2 : 16;
-    void *q = realloc(p->runs, (size_t)cap * sizeof *p->runs);
+    int cap = p->caprun * 2;
+    newrun *q = p->runs == p->runs_s ? NULL : p->runs;
+    q = realloc(q, (size_t)cap * sizeof *p->runs);
     if (!q) return ferr_nomem(err, (size_t)cap * sizeof *p->runs);
+    if (p->runs == p->runs_s)
+      memcpy(q, p->runs_s, (size_t)p->nrun * sizeof *p->runs);
     p->runs = q;
     p->caprun = cap;
   }
@@ -441,15 +485,21 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
     return advance_to(t, commit_lsn);
   }
   plan p;
-  memset(&p, 0, sizeof p);
+  plan_init(&p);
   int nchunk = x->nchunk;
   floe_status st = FLOE_OK;
 
   /* 1. spill files: their dead rows; the live ones move into the data
    * directory (a segment with no live row stays a spill file, deleted
    * with the txn) */
-  tbl_dv **sdv = calloc((size_t)x->nseg + 1, sizeof *sdv);
-  if (!sdv) st = ferr_nomem(err, (size_t)x->nseg * sizeof *sdv);
+  tbl_dv **sdv = NULL;
+  char **moved = NULL;
+  int nmoved = 0;
+  if (x->nseg) {
+    sdv = calloc((size_t)x->nseg, sizeof *sdv);
+    moved = calloc((size_t)x->nseg, sizeof *moved);
+    if (!sdv || !moved) st = ferr_nomem(err, (size_t)x->nseg * sizeof *sdv);
+  }
   for (int i = 0; i < x->nseg && !st; i++) {
     tbl_seg *sg = &x->segs[i];
     st = tbl_dv_new(&sdv[i], err);
@@ -457,9 +507,6 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
       if (tbl_txn_dead(x, sg->g0 + r))
         st = tbl_dv_add(sdv[i], (uint64_t)r, err);
   }
-  char **moved = calloc((size_t)x->nseg + 1, sizeof *moved);
-  int nmoved = 0;
-  if (!st && !moved) st = ferr_nomem(err, (size_t)x->nseg * sizeof *moved);
   for (int i = 0; i < x->nseg && !st; i++) {
     tbl_seg *sg = &x->segs[i];
     if (sdv[i]->ndel == sg->rows) continue;
@@ -471,11 +518,13 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   }
 
   if (!st) {
-    p.dead = calloc((size_t)nchunk + 1, sizeof *p.dead);
-    p.batches = calloc((size_t)nchunk + 1, sizeof *p.batches);
-    p.files = calloc((size_t)x->nseg + 1, sizeof *p.files);
-    p.fidx = calloc((size_t)x->nseg + 1, sizeof *p.fidx);
-    p.locs = malloc((size_t)(x->nop ? x->nop : 1) * sizeof *p.locs);
+    size_t nc = (size_t)nchunk + 1, ns = (size_t)x->nseg + 1;
+    p.dead = plan_array(p.dead_s, PLAN_SMALL, nc, sizeof *p.dead);
+    p.batches = plan_array(p.batches_s, PLAN_SMALL, nc, sizeof *p.batches);
+    p.files = plan_array(p.files_s, PLAN_SMALL, ns, sizeof *p.files);
+    p.fidx = plan_array(p.fidx_s, PLAN_SMALL, ns, sizeof *p.fidx);
+    p.locs = plan_array(p.locs_s, 4 * PLAN_SMALL, (size_t)x->nop + 1,
+                        sizeof *p.locs);
     if (!p.dead || !p.batches || !p.files || !p.fidx || !p.locs)
       st = ferr_nomem(err, (size_t)nchunk * sizeof *p.dead);
   }
@@ -534,7 +583,8 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
     if (!x->ops[i].dead && x->ops[i].kind == TBL_OP_TRUNC) last_trunc = i;
   p.trunc = last_trunc >= 0;
   lset pend = {NULL, 0, 0};
-  st = lset_init(&pend, x->nop, err);
+  uint64_t pend_small[LSET_SMALL];
+  st = lset_init(&pend, x->nop, pend_small, err);
   for (int i = last_trunc + 1; i < x->nop && !st; i++) {
     const tbl_op *o = &x->ops[i];
     if (o->dead) continue;
@@ -550,7 +600,7 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
       p.locs[p.nloc++] = loc;
     }
   }
-  free(pend.v);
+  if (pend.v != pend_small) free(pend.v);
   if (st) {
     pthread_mutex_unlock(&t->ix);
     return abandon(t, x, &p, nchunk, st);

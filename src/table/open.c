@@ -80,6 +80,7 @@ static void table_destroy(floe_table *t) {
     tbl_txn_free(t, x);
   }
   free(t->txns);
+  tbl_pool_free(t);
   floe_row_free(t->scratch);
   for (int i = 0; i < t->nfiles; i++) tbl_file_unref(t->files[i]);
   free(t->files);

@@ -196,7 +196,12 @@ typedef struct tbl_mgen {
 /* ---- transactions (txn.c) ---- */
 
 typedef struct tbl_txn tbl_txn;
+/* Ends x: its memory goes back to t->pool for the next transaction (or is
+ * freed). */
 void tbl_txn_free(floe_table *t, tbl_txn *x);
+struct tbl_pool;
+/* Frees t->pool (table teardown). */
+void tbl_pool_free(floe_table *t);
 /* The open transaction xid (NULL when none). */
 tbl_txn *tbl_txn_find(floe_table *t, uint32_t xid);
 void tbl_txn_forget(floe_table *t, tbl_txn *x);
@@ -261,6 +266,7 @@ struct floe_table {
   atomic_int open_txns; /* == ntxn, for stats from other threads */
   atomic_llong txn_bytes;
   floe_row *scratch; /* an update's new row with unchanged values filled */
+  struct tbl_pool *pool; /* reused transaction memory (txn_int.h) */
   /* the view and Iceberg can no longer be reconciled (a commit failed
    * half-way, a schema change could not convert the rows, an Iceberg commit
    * reported as failed landed after all): changes and Iceberg commits are

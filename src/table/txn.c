@@ -50,6 +50,24 @@ static void chunk_free(tbl_chunk *c) {
   tbl_bits_unref(c->del);
 }
 
+/* Returns chunk c to the pool when it can be reused as it is (nobody else
+ * holds its bitmap, its buffers are small, same schema), else frees it. */
+static void chunk_release(floe_table *t, tbl_chunk *c) {
+  tbl_pool *p = t->pool;
+  if (p && p->nchunk < TBL_POOL_CHUNKS && c->b && c->hash && c->del &&
+      atomic_load(&c->del->refs) == 1 && c->bytes <= TBL_POOL_CHUNK_BYTES &&
+      c->b->schema == t->schema->cols) {
+    col_batch_clear(c->b);
+    memset(c->del->w, 0, (size_t)c->del->nwords * 8);
+    c->del->ndel = 0;
+    c->g0 = 0;
+    c->bytes = 0;
+    p->chunk[p->nchunk++] = *c;
+    return;
+  }
+  chunk_free(c);
+}
+
 static void seg_free(tbl_seg *s) {
   if (s->tmp) unlink(s->tmp);
   free(s->tmp);
@@ -61,11 +79,8 @@ static void seg_free(tbl_seg *s) {
   tbl_schema_unref(s->schema);
 }
 
-void tbl_txn_free(floe_table *t, tbl_txn *x) {
-  if (!x) return;
-  for (int i = 0; i < x->nchunk; i++) chunk_free(&x->chunks[i]);
+static void txn_destroy(tbl_txn *x) {
   free(x->chunks);
-  for (int i = 0; i < x->nseg; i++) seg_free(&x->segs[i]);
   free(x->segs);
   tidx_mem_free(x->idx);
   tidx_mem_free(x->sdel);
@@ -75,9 +90,74 @@ void tbl_txn_free(floe_table *t, tbl_txn *x) {
   free(x->aborted);
   col_batch_free(x->opkeys);
   free(x->ops);
+  free(x);
+}
+
+/* Whether x's arrays stayed small enough to keep for the next txn. */
+static bool txn_reusable(const floe_table *t, const tbl_txn *x) {
+  return t->pool && t->pool->ntxn < TBL_POOL_TXNS && x->opkeys &&
+         x->opkeys->schema == t->schema->ident_schema && x->capchunk <= 64 &&
+         x->capseg <= 16 && x->caprun <= 256 && x->cappdel <= 256 &&
+         x->captmark <= 64 && x->capaborted <= 256 && x->capop <= 1024 &&
+         tbl_cols_bytes(x->opkeys) <= TBL_POOL_CHUNK_BYTES;
+}
+
+void tbl_txn_free(floe_table *t, tbl_txn *x) {
+  if (!x) return;
+  for (int i = 0; i < x->nchunk; i++) chunk_release(t, &x->chunks[i]);
+  for (int i = 0; i < x->nseg; i++) seg_free(&x->segs[i]);
   atomic_fetch_sub(&t->txn_bytes, x->bytes);
   tbl_schema_unref(x->schema);
-  free(x);
+  if (!txn_reusable(t, x)) {
+    txn_destroy(x);
+    return;
+  }
+  /* emptied, arrays kept; a private index only while it is small (clearing
+   * costs its capacity), and apart (a txn gets one on its first lookup) */
+  if (x->idx && !t->pool->idx && tidx_mem_bytes(x->idx) <= (16 << 10)) {
+    tidx_mem_clear(x->idx);
+    t->pool->idx = x->idx;
+  } else {
+    tidx_mem_free(x->idx);
+  }
+  x->idx = NULL;
+  tidx_mem_free(x->sdel);
+  x->sdel = NULL;
+  col_batch_clear(x->opkeys);
+  x->schema = NULL;
+  x->nchunk = x->nseg = x->nrun = x->npdel = x->ntmark = x->naborted = 0;
+  x->nop = 0;
+  x->nrows = x->spilled = x->idx_upto = x->tmax = x->bytes = 0;
+  t->pool->txn[t->pool->ntxn++] = x;
+}
+
+/* Drops pooled memory built for an earlier schema. */
+static void pool_check_schema(floe_table *t) {
+  tbl_pool *p = t->pool;
+  int k = 0;
+  for (int i = 0; i < p->nchunk; i++)
+    if (p->chunk[i].b->schema == t->schema->cols)
+      p->chunk[k++] = p->chunk[i];
+    else
+      chunk_free(&p->chunk[i]);
+  p->nchunk = k;
+  k = 0;
+  for (int i = 0; i < p->ntxn; i++)
+    if (p->txn[i]->opkeys->schema == t->schema->ident_schema)
+      p->txn[k++] = p->txn[i];
+    else
+      txn_destroy(p->txn[i]);
+  p->ntxn = k;
+}
+
+void tbl_pool_free(floe_table *t) {
+  tbl_pool *p = t->pool;
+  if (!p) return;
+  for (int i = 0; i < p->nchunk; i++) chunk_free(&p->chunk[i]);
+  for (int i = 0; i < p->ntxn; i++) txn_destroy(p->txn[i]);
+  tidx_mem_free(p->idx);
+  free(p);
+  t->pool = NULL;
 }
 
 static floe_status txn_get(floe_table *t, uint32_t xid, tbl_txn **out,
@@ -96,16 +176,25 @@ static floe_status txn_get(floe_table *t, uint32_t xid, tbl_txn **out,
   }
   FLOE_TRY(
       grow((void **)&t->txns, &t->captxn, t->ntxn + 1, sizeof *t->txns, err));
-  x = calloc(1, sizeof *x);
-  if (!x) return ferr_nomem(err, sizeof *x);
+  if (!t->pool && !(t->pool = calloc(1, sizeof *t->pool)))
+    return ferr_nomem(err, sizeof *t->pool);
+  pool_check_schema(t);
+  if (t->pool->ntxn) {
+    x = t->pool->txn[--t->pool->ntxn];
+  } else {
+    x = calloc(1, sizeof *x);
+    if (!x) return ferr_nomem(err, sizeof *x);
+    floe_status st =
+        col_batch_new(t->schema->ident_schema, &x->opkeys, err);
+    if (st) {
+      free(x);
+      return st;
+    }
+    t->pool->fresh_txns++;
+  }
   x->xid = xid;
   x->schema = tbl_schema_ref(t->schema);
   x->batch_rows = t->cfg.batch_rows;
-  floe_status st = col_batch_new(x->schema->ident_schema, &x->opkeys, err);
-  if (st) {
-    tbl_txn_free(t, x);
-    return st;
-  }
   t->txns[t->ntxn++] = x;
   atomic_fetch_add(&t->open_txns, 1);
   *out = x;
@@ -196,10 +285,16 @@ bool tbl_txn_dead(const tbl_txn *x, int64_t g) {
   return x->naborted && run_dead(x, g);
 }
 
-static floe_status index_chunks(tbl_txn *x, floe_error *err) {
+static floe_status index_chunks(floe_table *t, tbl_txn *x, floe_error *err) {
   if (!x->idx) {
+    /* starts small (a few rows is the common txn) and doubles */
     int64_t n = x->nrows - x->spilled;
-    FLOE_TRY(tidx_mem_new(n > 1024 ? n : 1024, &x->idx, err));
+    if (t->pool->idx) {
+      x->idx = t->pool->idx;
+      t->pool->idx = NULL;
+    } else {
+      FLOE_TRY(tidx_mem_new(n > 16 ? n : 16, &x->idx, err));
+    }
     x->idx_upto = x->spilled;
   }
   for (int64_t g = x->idx_upto; g < x->nrows; g++) {
@@ -212,27 +307,62 @@ static floe_status index_chunks(tbl_txn *x, floe_error *err) {
   return FLOE_OK;
 }
 
-/* The chunk the next row goes into (a new one when the last is full). */
-static floe_status chunk_room(tbl_txn *x, tbl_chunk **out, floe_error *err) {
+/* Room in chunk c's hash array and bitmap for `need` rows (<= batch_rows):
+ * they start small and double. */
+static floe_status chunk_fit(tbl_txn *x, tbl_chunk *c, int64_t need,
+                             floe_error *err) {
+  if (need <= c->hcap) return FLOE_OK;
+  int64_t cap = c->hcap ? c->hcap : 16;
+  while (cap < need) cap *= 2;
+  if (cap > x->batch_rows) cap = x->batch_rows;
+  uint64_t *h = realloc(c->hash, (size_t)cap * sizeof *h);
+  if (!h) return ferr_nomem(err, (size_t)cap * sizeof *h);
+  c->hash = h;
+  /* the bitmap is the chunk's alone while the txn is open (commit shares
+   * it only after the last change) */
+  int64_t nw = (cap + 63) / 64;
+  if (!c->del || c->del->nwords < nw) {
+    int64_t old = c->del ? c->del->nwords : 0;
+    tbl_bits *b = realloc(c->del, sizeof *b + (size_t)nw * 8);
+    if (!b) return ferr_nomem(err, (size_t)nw * 8);
+    if (!old) {
+      atomic_init(&b->refs, 1);
+      b->ndel = 0;
+    }
+    memset(b->w + old, 0, (size_t)(nw - old) * 8);
+    b->nwords = nw;
+    c->del = b;
+  }
+  c->hcap = cap;
+  return FLOE_OK;
+}
+
+/* The chunk the next row goes into (a new one when the last is full),
+ * with room for its hash. */
+static floe_status chunk_room(floe_table *t, tbl_txn *x, tbl_chunk **out,
+                              floe_error *err) {
   tbl_chunk *c = x->nchunk ? &x->chunks[x->nchunk - 1] : NULL;
   if (!c || c->b->length >= x->batch_rows) {
     FLOE_TRY(grow((void **)&x->chunks, &x->capchunk, x->nchunk + 1,
                   sizeof *x->chunks, err));
     c = &x->chunks[x->nchunk];
     memset(c, 0, sizeof *c);
-    c->g0 = x->nrows;
-    c->hash = malloc((size_t)x->batch_rows * sizeof *c->hash);
-    c->del = tbl_bits_new(x->batch_rows);
-    floe_status st = (c->hash && c->del)
-                         ? FLOE_OK
-                         : ferr_nomem(err, (size_t)x->batch_rows * 8);
-    if (!st) st = col_batch_new(x->schema->cols, &c->b, err);
-    if (st) {
-      chunk_free(c);
-      return st;
+    tbl_pool *p = t->pool;
+    if (p->nchunk) {
+      *c = p->chunk[--p->nchunk]; /* same schema: txn_get checked */
+    } else {
+      floe_status st = col_batch_new(x->schema->cols, &c->b, err);
+      if (!st) st = chunk_fit(x, c, 1, err);
+      if (st) {
+        chunk_free(c);
+        return st;
+      }
+      p->fresh_chunks++;
     }
+    c->g0 = x->nrows;
     x->nchunk++;
   }
+  FLOE_TRY(chunk_fit(x, c, c->b->length + 1, err));
   *out = c;
   return FLOE_OK;
 }
@@ -253,7 +383,7 @@ static floe_status run_mark(tbl_txn *x, uint32_t sub, floe_error *err) {
 static floe_status append_row(floe_table *t, tbl_txn *x, const floe_row *row,
                               uint32_t sub, uint64_t h, floe_error *err) {
   tbl_chunk *c = NULL;
-  FLOE_TRY(chunk_room(x, &c, err));
+  FLOE_TRY(chunk_room(t, x, &c, err));
   FLOE_TRY(run_mark(x, sub, err));
   int64_t len = c->b->length;
   floe_status st = FLOE_OK;
@@ -348,11 +478,10 @@ static floe_status read_spilled(const tbl_txn *x, int64_t g, col_batch *out,
 static floe_status private_find(floe_table *t, tbl_txn *x, const floe_row *key,
                                 uint64_t h, int64_t *found, col_batch **src,
                                 int64_t *src_row, floe_error *err) {
-  (void)t;
   *found = -1;
   pfind p = {x, key, -1, 0, {0}};
   if (x->nrows > x->spilled) {
-    FLOE_TRY(index_chunks(x, err));
+    FLOE_TRY(index_chunks(t, x, err));
     tidx_mem_lookup(x->idx, h, visit_chunk, &p);
   }
   if (p.found >= 0) {
@@ -639,7 +768,7 @@ static floe_status spill(floe_table *t, tbl_txn *x, floe_error *err) {
   int64_t freed = 0;
   for (int i = 0; i < x->nchunk; i++) {
     freed += x->chunks[i].bytes;
-    chunk_free(&x->chunks[i]);
+    chunk_release(t, &x->chunks[i]);
   }
   x->nchunk = 0;
   x->spilled = x->nrows;
@@ -874,11 +1003,12 @@ floe_status tbl_insert_batch(floe_table *t, uint32_t xid, uint32_t subxid,
   const tbl_schema *xs = x->schema;
   for (int64_t from = 0; from < b->length;) {
     tbl_chunk *c = NULL;
-    FLOE_TRY(chunk_room(x, &c, err));
+    FLOE_TRY(chunk_room(t, x, &c, err));
     FLOE_TRY(run_mark(x, subxid, err));
     int64_t len = c->b->length;
     int64_t n = x->batch_rows - len;
     if (n > b->length - from) n = b->length - from;
+    FLOE_TRY(chunk_fit(x, c, len + n, err));
     int64_t before = tbl_cols_bytes(c->b);
     floe_status st = FLOE_OK;
     int i = 0;

@@ -15,9 +15,12 @@
 
 typedef struct tbl_chunk {
   col_batch *b;
-  uint64_t *hash; /* per row */
-  tbl_bits *del;  /* explicit private deletes */
-  int64_t g0;     /* ordinal of row 0 */
+  uint64_t *hash; /* per row (hcap entries) */
+  tbl_bits *del;  /* explicit private deletes (hcap bits) */
+  /* rows hash and del have room for: starts small and doubles up to
+   * batch_rows, so a one-row transaction does not carry a 32 KiB array */
+  int64_t hcap;
+  int64_t g0; /* ordinal of row 0 */
   int64_t bytes;
 } tbl_chunk;
 
@@ -82,6 +85,30 @@ struct tbl_txn {
   tbl_op *ops;
   int64_t bytes; /* row data held in memory */
 };
+
+/*
+ * What finished transactions leave for the next ones (t->pool, ingest
+ * thread only): transaction structs with their arrays, op-key batch and a
+ * small private index, and emptied chunks (batch buffers, hash array,
+ * bitmap). So a transaction of a few rows does no malloc in steady state.
+ * Bounded: TBL_POOL_TXNS structs whose arrays stayed small, TBL_POOL_CHUNKS
+ * chunks that held at most TBL_POOL_CHUNK_BYTES of row data (their buffers'
+ * capacity is then below twice that). Entries built for an earlier schema
+ * are dropped when the next transaction starts.
+ */
+#define TBL_POOL_TXNS 8
+#define TBL_POOL_CHUNKS 4
+#define TBL_POOL_CHUNK_BYTES (256 << 10)
+
+typedef struct tbl_pool {
+  int ntxn;
+  tbl_txn *txn[TBL_POOL_TXNS];
+  int nchunk;
+  tbl_chunk chunk[TBL_POOL_CHUNKS];
+  tidx_mem *idx; /* an empty private index, small */
+  /* transactions and chunks built new rather than reused (tests) */
+  int64_t fresh_txns, fresh_chunks;
+} tbl_pool;
 
 /* Whether private row g is dead. */
 bool tbl_txn_dead(const tbl_txn *x, int64_t g);
