@@ -171,6 +171,15 @@ floe_status pq_reader_next(pq_reader *r, col_batch **out, floe_error *err);
  * same memory batch after batch. b->length == 0 means the end. */
 floe_status pq_reader_next_into(pq_reader *r, col_batch *b, floe_error *err);
 void pq_reader_free(pq_reader *r);
+/* Limits the reader to file rows [first, first + n) (positions as the skip
+ * callback sees them; the skip still applies). Row groups outside the range
+ * are never read; in the group where it starts, whole pages before it are
+ * passed over by their headers' row counts (not read, not decompressed:
+ * flat columns, and list columns written with DataPageV2) and the rest of
+ * the rows before it decoded and dropped. Call before the first
+ * pq_reader_next. */
+floe_status pq_reader_set_rows(pq_reader *r, int64_t first, int64_t n,
+                               floe_error *err);
 
 /* ---- metadata for `floe parquet meta` ---- */
 

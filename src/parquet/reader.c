@@ -33,9 +33,12 @@ struct pq_colr {
   const char *fname; /* file name for messages */
   size_t max_alloc;
   /* chunk */
-  fbuf chunk;
-  uint64_t chunk_off; /* file offset of chunk.data[0] */
-  size_t cpos;        /* next page header in chunk */
+  fbuf chunk;         /* the chunk's bytes [win_pos, win_pos + chunk.len) */
+  uint64_t chunk_off; /* file offset of the chunk's first byte */
+  size_t chunk_total; /* the chunk's size */
+  size_t win_pos;     /* chunk offset of chunk.data[0] */
+  bool lazy;          /* read page by page (a row range), not all at once */
+  size_t cpos;        /* next page header, as a chunk offset */
   int codec;
   int64_t values_left; /* ColumnMetaData.num_values not yet seen in pages */
   int64_t rows_left;   /* rows of the row group not yet started */
@@ -514,8 +517,10 @@ static floe_status read_src(pq_reader *R, uint64_t off, void *buf, size_t n,
   return R->src.read_at(R->src.ctx, off, buf, n, err);
 }
 
-/* Loads column chunk rg/leaf->chunk into memory and resets page state. */
-static floe_status colr_begin_chunk(pq_reader *R, pq_colr *r, int rg,
+/* Starts column chunk rg/leaf->chunk and resets page state: the whole chunk
+ * is read into memory, or with lazy nothing yet (pages are read one by one
+ * as they are reached, and pages skipped are never read). */
+static floe_status colr_begin_chunk(pq_reader *R, pq_colr *r, int rg, bool lazy,
                                     floe_error *err) {
   const pq_leaf *l = r->leaf;
   const pq_row_group *g = &R->f.row_groups[rg];
@@ -551,10 +556,15 @@ static floe_status colr_begin_chunk(pq_reader *R, pq_colr *r, int rg,
                     "allocation cap",
                     R->name, l->field.name, n);
   fbuf_reset(&r->chunk);
-  FLOE_TRY(fbuf_reserve(&r->chunk, n, err));
-  FLOE_TRY(read_src(R, (uint64_t)start, r->chunk.data, n, err));
-  r->chunk.len = n;
+  if (!lazy) {
+    FLOE_TRY(fbuf_reserve(&r->chunk, n, err));
+    FLOE_TRY(read_src(R, (uint64_t)start, r->chunk.data, n, err));
+    r->chunk.len = n;
+  }
+  r->lazy = lazy;
   r->chunk_off = (uint64_t)start;
+  r->chunk_total = n;
+  r->win_pos = 0;
   r->cpos = 0;
   r->codec = m->codec;
   r->values_left = m->num_values;
@@ -715,31 +725,75 @@ static floe_status open_values(pq_reader *R, pq_colr *r, int enc,
 }
 
 /* Advances to the next data page. *got = false at the end of the chunk. */
-static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
-                                  floe_error *err) {
+/* Bytes [pos, pos + n) of the current chunk (inside it), read into the
+ * window first when the chunk is read lazily. The pointer lives until the
+ * next call. */
+static floe_status colr_window(pq_reader *R, pq_colr *r, size_t pos, size_t n,
+                               const uint8_t **out, floe_error *err) {
+  if (pos >= r->win_pos && n <= r->chunk.len &&
+      pos - r->win_pos <= r->chunk.len - n) {
+    *out = r->chunk.data + (pos - r->win_pos);
+    return FLOE_OK;
+  }
+  /* only a lazy chunk gets here: an eager one holds every byte */
+  if (n > R->max_alloc)
+    return colr_fail(r, err, "page of %zu bytes exceeds the allocation cap", n);
+  fbuf_reset(&r->chunk);
+  FLOE_TRY(fbuf_reserve(&r->chunk, n ? n : 1, err));
+  FLOE_TRY(read_src(R, r->chunk_off + pos, r->chunk.data, n, err));
+  r->chunk.len = n;
+  r->win_pos = pos;
+  *out = r->chunk.data;
+  return FLOE_OK;
+}
+
+/* Header bytes read first from a lazy chunk (a larger header is read again
+ * whole: statistics can make one long). */
+#define HDR_WIN 1024
+
+/* Moves to the chunk's next data page (loading a dictionary page on the
+ * way); *got false at the chunk's end. With skip, whole data pages whose row
+ * count the header gives (flat columns; DataPageV2) and that end within the
+ * *skip rows to skip are passed over unread and subtracted from *skip. */
+static floe_status colr_next_page_skip(pq_reader *R, pq_colr *r, int64_t *skip,
+                                       bool *got, floe_error *err) {
   const pq_leaf *l = r->leaf;
   *got = false;
-  while (r->cpos < r->chunk.len) {
-    tc_reader t;
-    tc_reader_init(&t, r->chunk.data, r->chunk.len, R->name,
-                   (size_t)r->chunk_off);
-    t.c.pos = r->cpos;
+  while (r->cpos < r->chunk_total) {
+    size_t left = r->chunk_total - r->cpos;
+    size_t w = r->lazy && left > HDR_WIN ? HDR_WIN : left;
     r->page_off = r->chunk_off + r->cpos;
     pq_page_header h;
-    FLOE_TRY(pq_page_header_parse(&t, &h, err));
-    if ((size_t)h.compressed_size > fcur_left(&t.c))
+    size_t hlen;
+    for (;;) {
+      const uint8_t *p;
+      FLOE_TRY(colr_window(R, r, r->cpos, w, &p, err));
+      tc_reader t;
+      tc_reader_init(&t, p, w, R->name, (size_t)r->page_off);
+      floe_status st = pq_page_header_parse(&t, &h, err);
+      if (st == FLOE_OK) {
+        hlen = t.c.pos;
+        break;
+      }
+      if (w == left) return st;
+      w = w > left / 8 ? left : w * 8;
+    }
+    if ((size_t)h.compressed_size > left - hlen)
       return colr_fail(r, err,
                        "page of %d bytes, only %zu left in the column chunk",
-                       (int)h.compressed_size, fcur_left(&t.c));
-    const uint8_t *body = t.c.p + t.c.pos;
-    r->cpos = t.c.pos + (size_t)h.compressed_size;
+                       (int)h.compressed_size, left - hlen);
+    size_t body_pos = r->cpos + hlen;
+    r->cpos = body_pos + (size_t)h.compressed_size;
     if (h.type != PQP_DICTIONARY_PAGE && h.type != PQP_DATA_PAGE &&
         h.type != PQP_DATA_PAGE_V2)
       continue; /* index pages and unknown page types carry no values */
     if (!h.has_body)
       return colr_fail(r, err, "page header without its %s header",
                        h.type == PQP_DICTIONARY_PAGE ? "dictionary" : "data");
+    const uint8_t *body;
     if (h.type == PQP_DICTIONARY_PAGE) {
+      FLOE_TRY(
+          colr_window(R, r, body_pos, (size_t)h.compressed_size, &body, err));
       FLOE_TRY(load_dict(R, r, &h, body, err));
       continue;
     }
@@ -757,6 +811,35 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
                          (long long)r->rows_left);
       r->rows_left -= nv;
     }
+    if (h.type == PQP_DATA_PAGE_V2) {
+      if (h.rep_length < 0 || h.def_length < 0 ||
+          (int64_t)h.rep_length + h.def_length > h.compressed_size ||
+          (int64_t)h.rep_length + h.def_length > h.uncompressed_size)
+        return colr_fail(r, err, "level lengths %d+%d exceed the page",
+                         (int)h.rep_length, (int)h.def_length);
+      if (h.num_rows < 0 || h.num_rows > rows_before ||
+          (int64_t)h.num_rows > (int64_t)nv ||
+          (!l->is_list && h.num_rows != (int32_t)nv))
+        return colr_fail(r, err,
+                         "page of %d rows and %u values, %lld rows "
+                         "left",
+                         (int)h.num_rows, nv, (long long)rows_before);
+      if (h.num_nulls < 0 || (uint32_t)h.num_nulls > nv)
+        return colr_fail(r, err, "page has %d nulls in %u values",
+                         (int)h.num_nulls, nv);
+      if (l->is_list) r->rows_left -= h.num_rows;
+    }
+    /* rows the page holds, when the header says (a v1 page of a list
+     * column only counts values) */
+    int64_t prows = !l->is_list                  ? (int64_t)nv
+                    : h.type == PQP_DATA_PAGE_V2 ? (int64_t)h.num_rows
+                                                 : -1;
+    if (skip && prows >= 0 && prows <= *skip) {
+      *skip -= prows;
+      continue;
+    }
+    FLOE_TRY(
+        colr_window(R, r, body_pos, (size_t)h.compressed_size, &body, err));
     const uint8_t *vals;
     size_t vlen;
     if (h.type == PQP_DATA_PAGE) {
@@ -782,22 +865,6 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
       vals = c.p + c.pos;
       vlen = fcur_left(&c);
     } else {
-      if (h.rep_length < 0 || h.def_length < 0 ||
-          (int64_t)h.rep_length + h.def_length > h.compressed_size ||
-          (int64_t)h.rep_length + h.def_length > h.uncompressed_size)
-        return colr_fail(r, err, "level lengths %d+%d exceed the page",
-                         (int)h.rep_length, (int)h.def_length);
-      if (h.num_rows < 0 || h.num_rows > rows_before ||
-          (int64_t)h.num_rows > (int64_t)nv ||
-          (!l->is_list && h.num_rows != (int32_t)nv))
-        return colr_fail(r, err,
-                         "page of %d rows and %u values, %lld rows "
-                         "left",
-                         (int)h.num_rows, nv, (long long)rows_before);
-      if (h.num_nulls < 0 || (uint32_t)h.num_nulls > nv)
-        return colr_fail(r, err, "page has %d nulls in %u values",
-                         (int)h.num_nulls, nv);
-      if (l->is_list) r->rows_left -= h.num_rows;
       if (l->max_rep > 0)
         pq_rle_init(&r->rep, body, (size_t)h.rep_length,
                     fbit_width((uint64_t)l->max_rep));
@@ -825,6 +892,11 @@ static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
     return FLOE_OK;
   }
   return FLOE_OK;
+}
+
+static floe_status colr_next_page(pq_reader *R, pq_colr *r, bool *got,
+                                  floe_error *err) {
+  return colr_next_page_skip(R, r, NULL, got, err);
 }
 
 /* ---- values ---- */
@@ -1211,6 +1283,32 @@ static floe_status colr_read(pq_reader *R, pq_colr *r, int64_t k,
   return FLOE_OK;
 }
 
+/* Passes over the chunk's next n rows: whole pages by their headers where
+ * possible (colr_next_page_skip), the rest decoded and dropped (out gets
+ * nothing; it only has to be the projected column). */
+static floe_status colr_skip_rows(pq_reader *R, pq_colr *r, int64_t n,
+                                  col_column *out, floe_error *err) {
+  while (n > 0) {
+    if (r->wpos == r->wn && r->page_left == 0) {
+      bool got;
+      FLOE_TRY(colr_next_page_skip(R, r, &n, &got, err));
+      if (n == 0) break;
+      if (!got)
+        return colr_fail(r, err, "column chunk ends %lld rows early",
+                         (long long)n);
+    }
+    int64_t k = n < SPAN ? n : SPAN;
+    /* a flat column: only the current page's rows, so the next page may be
+     * skipped by its header */
+    if (!r->leaf->is_list && k > r->page_left + (int64_t)(r->wn - r->wpos))
+      k = r->page_left + (int64_t)(r->wn - r->wpos);
+    memset(R->live, 0, (size_t)k);
+    FLOE_TRY(colr_read(R, r, k, R->live, out, err));
+    n -= k;
+  }
+  return FLOE_OK;
+}
+
 /* After the row group's last row: nothing may be left in the chunk. */
 static floe_status colr_finish(pq_reader *R, pq_colr *r, floe_error *err) {
   if (r->wpos != r->wn || r->page_left != 0)
@@ -1421,22 +1519,56 @@ col_schema *pq_reader_schema(const pq_reader *r) { return r->schema; }
 
 int64_t pq_reader_num_rows(const pq_reader *r) { return r->f.num_rows; }
 
+floe_status pq_reader_set_rows(pq_reader *r, int64_t first, int64_t n,
+                               floe_error *err) {
+  if (r->rg || r->rg_loaded || r->ranged)
+    return ferr_set(err, FLOE_EINVAL, "%s: row range set after reading started",
+                    r->name);
+  if (first < 0 || n < 0)
+    return ferr_set(err, FLOE_EINVAL, "%s: bad row range %lld+%lld", r->name,
+                    (long long)first, (long long)n);
+  if (!r->live && !(r->live = malloc(SPAN))) return ferr_nomem(err, SPAN);
+  r->ranged = true;
+  r->range_first = first;
+  r->range_end = n > INT64_MAX - first ? INT64_MAX : first + n;
+  return FLOE_OK;
+}
+
 static floe_status next_batch(pq_reader *r, col_batch *b, floe_error *err) {
   int64_t want = r->batch_rows, got = 0;
   while (got < want && r->rg < r->f.nrow_groups) {
     const pq_row_group *g = &r->f.row_groups[r->rg];
+    int64_t end = g->num_rows; /* rows of the group to read */
+    if (r->ranged) {
+      if (r->row_base >= r->range_end) {
+        r->rg = r->f.nrow_groups;
+        break;
+      }
+      if (r->range_end - r->row_base < end) end = r->range_end - r->row_base;
+      if (!r->rg_loaded && r->row_base + g->num_rows <= r->range_first) {
+        r->row_base += g->num_rows; /* never read */
+        r->rg++;
+        continue;
+      }
+    }
     if (!r->rg_loaded) {
       if (g->num_rows == 0) {
         r->rg++;
         continue;
       }
       for (int i = 0; i < r->ncols; i++)
-        FLOE_TRY(colr_begin_chunk(r, &r->cols[i], r->rg, err));
+        FLOE_TRY(colr_begin_chunk(r, &r->cols[i], r->rg, r->ranged, err));
       r->rg_loaded = true;
       r->rg_row = 0;
+      if (r->ranged && r->range_first > r->row_base) {
+        r->rg_row = r->range_first - r->row_base;
+        for (int i = 0; i < r->ncols; i++)
+          FLOE_TRY(colr_skip_rows(r, &r->cols[i], r->rg_row, &b->cols[i], err));
+      }
     }
-    if (r->rg_row == g->num_rows) {
-      for (int i = 0; i < r->ncols; i++)
+    if (r->rg_row == end) {
+      /* a range stops inside the group: its rest is not checked */
+      for (int i = 0; i < r->ncols && end == g->num_rows; i++)
         FLOE_TRY(colr_finish(r, &r->cols[i], err));
       r->row_base += g->num_rows;
       r->rg++;
@@ -1444,7 +1576,7 @@ static floe_status next_batch(pq_reader *r, col_batch *b, floe_error *err) {
       continue;
     }
     int64_t k = 0, live = 0;
-    int64_t left = g->num_rows - r->rg_row;
+    int64_t left = end - r->rg_row;
     if (!r->skip) {
       k = left < want - got ? left : want - got;
       live = k;

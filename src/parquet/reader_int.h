@@ -68,6 +68,8 @@ struct pq_reader {
   bool rg_loaded;
   int64_t rg_row;   /* rows of the current row group done */
   int64_t row_base; /* file row of the current row group's first row */
+  bool ranged;      /* only rows [range_first, range_end) (set_rows) */
+  int64_t range_first, range_end;
   uint8_t *live;
   void *zdctx;
   floe_status failed;

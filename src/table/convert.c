@@ -196,6 +196,10 @@ floe_status tbl_read_file_rows(ice_catalog *cat, const char *path, bool local,
     pq_source ps = {store_read_at, &src, size, path, NULL};
     if (!st) st = pq_reader_open(ps, &ro, &r, err);
   }
+  /* only the row groups and pages holding the rows are read and decoded:
+   * a one-row read costs a page, not the file */
+  if (!st && n > 0)
+    st = pq_reader_set_rows(r, pos[0], pos[n - 1] - pos[0] + 1, err);
   int64_t got = 0;
   while (!st) {
     col_batch *b = NULL;

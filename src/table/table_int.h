@@ -265,7 +265,7 @@ struct floe_table {
   tbl_txn **txns;
   atomic_int open_txns; /* == ntxn, for stats from other threads */
   atomic_llong txn_bytes;
-  floe_row *scratch; /* an update's new row with unchanged values filled */
+  floe_row *scratch;     /* an update's new row with unchanged values filled */
   struct tbl_pool *pool; /* reused transaction memory (txn_int.h) */
   /* the view and Iceberg can no longer be reconciled (a commit failed
    * half-way, a schema change could not convert the rows, an Iceberg commit

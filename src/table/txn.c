@@ -184,8 +184,7 @@ static floe_status txn_get(floe_table *t, uint32_t xid, tbl_txn **out,
   } else {
     x = calloc(1, sizeof *x);
     if (!x) return ferr_nomem(err, sizeof *x);
-    floe_status st =
-        col_batch_new(t->schema->ident_schema, &x->opkeys, err);
+    floe_status st = col_batch_new(t->schema->ident_schema, &x->opkeys, err);
     if (st) {
       free(x);
       return st;

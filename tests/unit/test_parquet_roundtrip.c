@@ -250,6 +250,41 @@ static void check_read(const fbuf *file, const col_batch *ref,
   pq_reader_free(r);
 }
 
+/* Reads rows [first, first + n) of file (pq_reader_set_rows; rows with
+ * skipped[i] left out too) and compares them with ref. */
+static void check_range(const fbuf *file, const col_batch *ref,
+                        pq_reader_opts *o, const uint8_t *skipped,
+                        int64_t first, int64_t n) {
+  pq_source src = pq_source_mem(file->data, file->len, "range.parquet");
+  pq_reader *r;
+  floe_error e;
+  if (pq_reader_open(src, o, &r, &e)) fail_msg("%s", e.msg);
+  if (pq_reader_set_rows(r, first, n, &e)) fail_msg("%s", e.msg);
+  int64_t end = first + n < ref->length ? first + n : ref->length;
+  int64_t i = first;
+  for (;;) {
+    col_batch *b;
+    if (pq_reader_next(r, &b, &e))
+      fail_msg("rows %lld+%lld: %s", (long long)first, (long long)n, e.msg);
+    if (!b) break;
+    for (int64_t k = 0; k < b->length; k++, i++) {
+      while (skipped && i < end && skipped[i]) i++;
+      assert_true(i < end);
+      for (int c = 0; c < ref->schema->nfields; c++)
+        if (!col_value_equal(&b->cols[c], k, &ref->cols[c], i))
+          fail_msg("rows %lld+%lld: row %lld column %s differs",
+                   (long long)first, (long long)n, (long long)i,
+                   ref->schema->fields[c].name);
+    }
+    col_batch_free(b);
+  }
+  while (skipped && i < end && skipped[i]) i++;
+  if (i < end)
+    fail_msg("rows %lld+%lld: stopped at %lld", (long long)first, (long long)n,
+             (long long)i);
+  pq_reader_free(r);
+}
+
 static void one_seed(uint64_t seed) {
   rng r = {seed * 0x9E3779B97F4A7C15ULL + 1};
   for (int k = 0; k < 4; k++) rnd(&r);
@@ -310,6 +345,18 @@ static void one_seed(uint64_t seed) {
   o.skip = skip_bit;
   o.skip_ctx = &bs;
   check_read(&file, ref, &o, map, s->nfields, sk);
+
+  /* row ranges (one row, a few, from the start, to the end), with and
+   * without skipping */
+  for (int k = 0; k < 6 && nrows; k++) {
+    int64_t first = (int64_t)rn(&r, (uint64_t)nrows);
+    int64_t n = k < 2 ? 1 : 1 + (int64_t)rn(&r, 300);
+    if (k == 4) first = 0;
+    if (k == 5) n = nrows - first + 5; /* past the end */
+    o.skip = k & 1 ? skip_bit : NULL;
+    check_range(&file, ref, &o, k & 1 ? sk : NULL, first, n);
+  }
+  o.skip = skip_bit;
 
   /* projection by name in a random order, with skipping */
   int nproj = 1 + (int)rn(&r, (uint64_t)s->nfields);

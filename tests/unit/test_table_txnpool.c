@@ -54,14 +54,9 @@ static void apply(model *m, const op *o) {
     m->live[o->id] = true;
     m->ver[o->id] = m->vver[o->id] = o->ver;
     break;
-  case 1:
-    m->ver[o->id] = m->vver[o->id] = o->ver;
-    break;
-  case 2:
-    m->ver[o->id] = o->ver;
-    break;
-  default:
-    m->live[o->id] = false;
+  case 1: m->ver[o->id] = m->vver[o->id] = o->ver; break;
+  case 2: m->ver[o->id] = o->ver; break;
+  default: m->live[o->id] = false;
   }
 }
 
