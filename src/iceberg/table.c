@@ -662,6 +662,7 @@ static floe_status group_open(wstate *ws, wgroup *g, floe_error *err) {
   pq_writer_opts o;
   pq_writer_opts_default(&o);
   o.codec = PQ_CODEC_ZSTD;
+  o.page_rows = 20000; /* Iceberg's write.parquet.page-row-limit default */
   pq_sink sink = {sink_store, g->fw};
   return pq_writer_open(ws->schema->cols, &o, sink, &g->w, err);
 }

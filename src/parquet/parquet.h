@@ -54,6 +54,9 @@ typedef struct pq_writer_opts {
   int compression_level;   /* 0 = codec default (zstd: 3) */
   int64_t row_group_bytes; /* target uncompressed row group size; 0 = 64 MiB */
   int64_t page_bytes;      /* target uncompressed page size; 0 = 1 MiB */
+  int64_t page_rows;       /* at most this many rows per page; 0 = no limit
+                              (Iceberg writes 20000: its page-row-limit, so a
+                              row-range read decodes at most that many) */
   int64_t dict_max_bytes;  /* dictionary larger than this falls back to PLAIN;
                               0 = 1 MiB */
   bool data_page_v2;       /* write DataPageV2 headers instead of v1 */

@@ -825,9 +825,12 @@ static floe_status write_pages(pq_writer *w, const chunk *c, pq_chunk_meta *cm,
           : NULL; /* PLAIN byte arrays: size pages by bytes */
   int64_t page_bits = w->opts.page_bytes * 8;
   int64_t vbits = value_bits(c);
+  int64_t maxr = w->opts.page_rows > 0 && w->opts.page_rows < MAX_PAGE_ROWS
+                     ? w->opts.page_rows
+                     : MAX_PAGE_ROWS;
   int64_t rows_per_page = page_bits / (vbits ? vbits : 1);
   if (rows_per_page < 8) rows_per_page = 8;
-  if (rows_per_page > MAX_PAGE_ROWS) rows_per_page = MAX_PAGE_ROWS;
+  if (rows_per_page > maxr) rows_per_page = maxr;
   const uint8_t *valid = vc->null_count ? vc->validity.data : NULL;
   int64_t r0 = 0, l0 = 0, v0 = 0;
   while (r0 < c->rows) {
@@ -836,7 +839,7 @@ static floe_status write_pages(pq_writer *w, const chunk *c, pq_chunk_meta *cm,
       if (voff) {
         int64_t bits = 0;
         r1 = r0;
-        while (r1 < c->rows && bits < page_bits && r1 - r0 < MAX_PAGE_ROWS) {
+        while (r1 < c->rows && bits < page_bits && r1 - r0 < maxr) {
           bits += (int64_t)(voff[r1 + 1] - voff[r1] + 4) * 8;
           r1++;
         }
@@ -850,7 +853,8 @@ static floe_status write_pages(pq_writer *w, const chunk *c, pq_chunk_meta *cm,
       int64_t bits = 0;
       r1 = r0;
       l1 = l0;
-      while (r1 < c->rows && bits < page_bits && l1 - l0 < MAX_PAGE_ROWS) {
+      while (r1 < c->rows && bits < page_bits && l1 - l0 < MAX_PAGE_ROWS &&
+             r1 - r0 < maxr) {
         int64_t a = loff[r1], b = loff[r1 + 1];
         bits += 8; /* levels, roughly */
         if (voff)

@@ -127,6 +127,7 @@ static floe_status cw_open(floe_table *t, col_schema *schema, cwriter *w,
   pq_writer_opts o;
   pq_writer_opts_default(&o);
   o.codec = PQ_CODEC_ZSTD;
+  o.page_rows = 20000; /* as Iceberg: a one-row read decodes <= a page */
   pq_sink sink = {sink_store, w->fw};
   return pq_writer_open(schema, &o, sink, &w->w, err);
 }

@@ -665,6 +665,7 @@ static floe_status spill_write(tbl_txn *x, tbl_seg *s, const char *final,
   pq_writer_opts_default(&o);
   o.codec = PQ_CODEC_ZSTD;
   o.compression_level = 1; /* spills favour speed */
+  o.page_rows = 20000;     /* it becomes a data file (compact.c) */
   pq_sink sink = {pq_sink_file_write, fp};
   pq_writer *w = NULL;
   pq_file_metrics m;

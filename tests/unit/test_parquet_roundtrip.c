@@ -307,6 +307,7 @@ static void one_seed(uint64_t seed) {
   wo.data_page_v2 = rb(&r, 50);
   wo.row_group_bytes = 2000 + (int64_t)rn(&r, 100000);
   wo.page_bytes = 100 + (int64_t)rn(&r, 8000);
+  wo.page_rows = rb(&r, 30) ? 1 + (int64_t)rn(&r, 400) : 0;
   wo.dict_max_bytes = rb(&r, 30) ? 64 : 1 << 20;
   fbuf file = FBUF_INIT;
   pq_writer *w;
