@@ -8,10 +8,13 @@
  * indexes are taken from state_dir/index when every file they cover is live
  * (same path, same rows), and rebuilt from the key columns of the files no
  * index covers. Spill files of transactions that were open are deleted (the
- * source resends those transactions).
+ * source resends those transactions). A clean close that left durable_lsn
+ * past that snapshot's LSN (floe_advance, commits with nothing for this
+ * table) records it in state_dir/durable-lsn (see durable_save).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +72,88 @@ floe_status floe_lsn_parse(const char *s, uint64_t *out, floe_error *err) {
   }
   *out = part[0] << 32 | part[1];
   return FLOE_OK;
+}
+
+/* ---- the durable LSN past the last snapshot ---- */
+
+static uint64_t recovered_lsn(const ice_metadata *md);
+
+#define DURABLE_FILE "durable-lsn"
+
+/*
+ * floe_advance and commits that change nothing move durable_lsn past the
+ * floe.source-lsn of the last snapshot without writing one. A clean close
+ * records it in state_dir/durable-lsn: "<table uuid> <snapshot id> <lsn>",
+ * written after the close's commit (so every commit <= lsn is in that
+ * snapshot or changed nothing), fsynced, renamed into place, directory
+ * fsynced. A reopen takes it only when the table's current snapshot is still
+ * that one (any later snapshot carries its own LSN; a file of another table
+ * or an older snapshot says nothing about the current one), so it never
+ * claims more than that snapshot holds. Called with maint held.
+ */
+static floe_status durable_save(floe_table *t, floe_error *err) {
+  const ice_metadata *md = ice_table_metadata(t->ice);
+  pthread_mutex_lock(&t->mu);
+  uint64_t lsn = t->durable;
+  pthread_mutex_unlock(&t->mu);
+  size_t n = strlen(t->state_dir) + sizeof DURABLE_FILE + 8;
+  char *path = malloc(n), *tmp = malloc(n);
+  floe_status st = path && tmp ? FLOE_OK : ferr_nomem(err, n);
+  if (!st) {
+    snprintf(path, n, "%s/" DURABLE_FILE, t->state_dir);
+    snprintf(tmp, n, "%s/" DURABLE_FILE ".tmp", t->state_dir);
+  }
+  if (!st && lsn <= recovered_lsn(md)) {
+    /* the snapshot says as much: an old record only goes stale */
+    if (unlink(path) != 0 && errno != ENOENT)
+      st = ferr_set(err, FLOE_EIO, "unlink %s: %s", path, strerror(errno));
+    free(path);
+    free(tmp);
+    return st;
+  }
+  FILE *fp = st ? NULL : fopen(tmp, "w");
+  if (!st && !fp) st = ferr_set(err, FLOE_EIO, "%s: %s", tmp, strerror(errno));
+  if (!st) {
+    int ok = fprintf(fp, "%s %" PRId64 " %" PRIu64 "\n", md->table_uuid,
+                     md->current_snapshot_id, lsn) > 0;
+    ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+    if (fclose(fp) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0)
+      st = ferr_set(err, FLOE_EIO, "%s: %s", path, strerror(errno));
+  }
+  if (!st) {
+    int fd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0)
+      st = ferr_set(err, FLOE_EIO, "fsync %s: %s", t->state_dir,
+                    strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+  if (st && tmp) unlink(tmp);
+  free(path);
+  free(tmp);
+  return st;
+}
+
+/* Raises applied = durable to state_dir/durable-lsn's LSN when it belongs
+ * to this table's current snapshot (durable_save). Anything else in it,
+ * or no file, leaves them as the snapshot says. */
+static void durable_load(floe_table *t) {
+  const ice_metadata *md = ice_table_metadata(t->ice);
+  size_t n = strlen(t->state_dir) + sizeof DURABLE_FILE + 2;
+  char *path = malloc(n);
+  if (!path) return;
+  snprintf(path, n, "%s/" DURABLE_FILE, t->state_dir);
+  FILE *fp = fopen(path, "r");
+  free(path);
+  if (!fp) return;
+  char uuid[64];
+  int64_t snap = 0;
+  uint64_t lsn = 0;
+  int got = fscanf(fp, "%63s %" SCNd64 " %" SCNu64, uuid, &snap, &lsn);
+  fclose(fp);
+  if (got == 3 && !strcmp(uuid, md->table_uuid) &&
+      snap == md->current_snapshot_id && lsn > t->applied)
+    t->applied = t->durable = lsn;
 }
 
 /* ---- lifetime ---- */
@@ -133,6 +218,7 @@ floe_status floe_table_close(floe_table *t, floe_error *err) {
     ferr_clear(err);
     pthread_mutex_lock(&t->maint);
     st = tbl_flush(t, true, err);
+    if (!st) st = durable_save(t, err);
     pthread_mutex_unlock(&t->maint);
   }
   tbl_table_unref(t);
@@ -636,6 +722,7 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
   if (!st) clear_dir(spdir);
   free(ixdir);
   free(spdir);
+  if (!st) durable_load(t);
   if (!st) st = load_files(t, err);
   bool *covered = NULL;
   if (!st) {
