@@ -87,7 +87,7 @@ static void txn_destroy(tbl_txn *x) {
   free(x->runs);
   free(x->pdels);
   free(x->tmarks);
-  free(x->aborted);
+  free(x->subs);
   col_batch_free(x->opkeys);
   free(x->ops);
   free(x);
@@ -98,7 +98,7 @@ static bool txn_reusable(const floe_table *t, const tbl_txn *x) {
   return t->pool && t->pool->ntxn < TBL_POOL_TXNS && x->opkeys &&
          x->opkeys->schema == t->schema->ident_schema && x->capchunk <= 64 &&
          x->capseg <= 16 && x->caprun <= 256 && x->cappdel <= 256 &&
-         x->captmark <= 64 && x->capaborted <= 256 && x->capop <= 1024 &&
+         x->captmark <= 64 && x->capsub <= 256 && x->capop <= 1024 &&
          tbl_cols_bytes(x->opkeys) <= TBL_POOL_CHUNK_BYTES;
 }
 
@@ -124,6 +124,8 @@ void tbl_txn_free(floe_table *t, tbl_txn *x) {
   tidx_mem_free(x->sdel);
   x->sdel = NULL;
   col_batch_clear(x->opkeys);
+  if (x->nsub) memset(x->subs, 0, (size_t)x->capsub * sizeof *x->subs);
+  x->nsub = 0;
   x->schema = NULL;
   x->nchunk = x->nseg = x->nrun = x->npdel = x->ntmark = x->naborted = 0;
   x->nop = 0;
@@ -217,22 +219,59 @@ static bool run_dead(const tbl_txn *x, int64_t g) {
   return x->nrun && x->runs[best].dead;
 }
 
-/* Position of sub in the sorted aborted list (or where it would go). */
-static int aborted_pos(const tbl_txn *x, uint32_t sub) {
-  int lo = 0, hi = x->naborted;
-  while (lo < hi) {
-    int m = (lo + hi) / 2;
-    if (x->aborted[m] < sub)
-      lo = m + 1;
-    else
-      hi = m;
+/* The entry of subtransaction sub (created when missing; NULL when out of
+ * memory). */
+static tbl_sub *sub_get(tbl_txn *x, uint32_t sub, floe_error *err) {
+  if ((x->nsub + 1) * 4 > x->capsub * 3) {
+    int cap = x->capsub ? x->capsub * 2 : 16;
+    tbl_sub *n = calloc((size_t)cap, sizeof *n);
+    if (!n) {
+      ferr_nomem(err, (size_t)cap * sizeof *n);
+      return NULL;
+    }
+    for (int i = 0; i < x->capsub; i++) {
+      if (!x->subs[i].used) continue;
+      int j = (int)(fhash_u64(x->subs[i].sub) & (uint64_t)(cap - 1));
+      while (n[j].used) j = (j + 1) & (cap - 1);
+      n[j] = x->subs[i];
+    }
+    free(x->subs);
+    x->subs = n;
+    x->capsub = cap;
   }
-  return lo;
+  int i = (int)(fhash_u64(sub) & (uint64_t)(x->capsub - 1));
+  while (x->subs[i].used) {
+    if (x->subs[i].sub == sub) return &x->subs[i];
+    i = (i + 1) & (x->capsub - 1);
+  }
+  tbl_sub *s = &x->subs[i];
+  s->sub = sub;
+  s->used = true;
+  s->aborted = false;
+  s->run0 = s->pdel0 = s->op0 = s->tmark0 = -1;
+  x->nsub++;
+  return s;
 }
 
-static bool aborted_has(const tbl_txn *x, uint32_t sub) {
-  int i = aborted_pos(x, sub);
-  return i < x->naborted && x->aborted[i] == sub;
+/* Notes that sub made item `at` of a list (*first: the sub's first one).
+ * The top-level transaction is never aborted alone: not noted. */
+static floe_status sub_note(tbl_txn *x, uint32_t sub, int which, int at,
+                            floe_error *err) {
+  if (sub == x->xid) return FLOE_OK;
+  tbl_sub *s = sub_get(x, sub, err);
+  if (!s) return FLOE_ENOMEM;
+  int *first = which == 0   ? &s->run0
+               : which == 1 ? &s->pdel0
+               : which == 2 ? &s->op0
+                            : &s->tmark0;
+  if (*first < 0) *first = at;
+  return FLOE_OK;
+}
+
+static bool aborted_has(tbl_txn *x, uint32_t sub) {
+  if (!x->naborted) return false;
+  tbl_sub *s = sub_get(x, sub, NULL);
+  return s && s->aborted;
 }
 
 static tbl_chunk *chunk_of(const tbl_txn *x, int64_t g, int64_t *row) {
@@ -371,9 +410,10 @@ static floe_status run_mark(tbl_txn *x, uint32_t sub, floe_error *err) {
   if (!x->nrun || x->runs[x->nrun - 1].sub != sub) {
     FLOE_TRY(
         grow((void **)&x->runs, &x->caprun, x->nrun + 1, sizeof *x->runs, err));
+    FLOE_TRY(sub_note(x, sub, 0, x->nrun, err));
     x->runs[x->nrun].g0 = x->nrows;
     x->runs[x->nrun].sub = sub;
-    x->runs[x->nrun].dead = x->naborted && aborted_has(x, sub);
+    x->runs[x->nrun].dead = sub != x->xid && aborted_has(x, sub);
     x->nrun++;
   }
   return FLOE_OK;
@@ -409,6 +449,7 @@ static floe_status mark_deleted(tbl_txn *x, int64_t g, uint32_t sub,
                                 floe_error *err) {
   FLOE_TRY(grow((void **)&x->pdels, &x->cappdel, x->npdel + 1, sizeof *x->pdels,
                 err));
+  FLOE_TRY(sub_note(x, sub, 1, x->npdel, err));
   if (g >= x->spilled) {
     int64_t r;
     tbl_chunk *c = chunk_of(x, g, &r);
@@ -425,6 +466,7 @@ static floe_status mark_deleted(tbl_txn *x, int64_t g, uint32_t sub,
   }
   x->pdels[x->npdel].g = g;
   x->pdels[x->npdel].sub = sub;
+  x->pdels[x->npdel].dead = false;
   x->npdel++;
   return FLOE_OK;
 }
@@ -806,6 +848,7 @@ floe_status floe_insert(floe_table *t, uint32_t xid, uint32_t subxid,
 static floe_status op_push(tbl_txn *x, uint8_t kind, uint32_t sub,
                            const floe_row *key, uint64_t h, floe_error *err) {
   FLOE_TRY(grow((void **)&x->ops, &x->capop, x->nop + 1, sizeof *x->ops, err));
+  FLOE_TRY(sub_note(x, sub, 2, x->nop, err));
   tbl_op *o = &x->ops[x->nop];
   memset(o, 0, sizeof *o);
   o->kind = kind;
@@ -900,9 +943,11 @@ floe_status floe_truncate(floe_table *t, uint32_t xid, uint32_t subxid,
   FLOE_TRY(txn_get(t, xid, &x, err));
   FLOE_TRY(grow((void **)&x->tmarks, &x->captmark, x->ntmark + 1,
                 sizeof *x->tmarks, err));
+  FLOE_TRY(sub_note(x, subxid, 3, x->ntmark, err));
   FLOE_TRY(op_push(x, TBL_OP_TRUNC, subxid, NULL, 0, err));
   x->tmarks[x->ntmark].g = x->nrows;
   x->tmarks[x->ntmark].sub = subxid;
+  x->tmarks[x->ntmark].dead = false;
   x->ntmark++;
   if (x->nrows > x->tmax) x->tmax = x->nrows;
   return FLOE_OK;
@@ -918,17 +963,17 @@ floe_status floe_abort(floe_table *t, uint32_t xid, uint32_t subxid,
     tbl_txn_free(t, x);
     return FLOE_OK;
   }
-  FLOE_TRY(grow((void **)&x->aborted, &x->capaborted, x->naborted + 1,
-                sizeof *x->aborted, err));
-  int at = aborted_pos(x, subxid);
-  if (at == x->naborted || x->aborted[at] != subxid) {
-    memmove(&x->aborted[at + 1], &x->aborted[at],
-            (size_t)(x->naborted - at) * sizeof *x->aborted);
-    x->aborted[at] = subxid;
+  tbl_sub *sb = sub_get(x, subxid, err);
+  if (!sb) return FLOE_ENOMEM;
+  if (!sb->aborted) {
+    sb->aborted = true;
     x->naborted++;
   }
+  /* what it did: each list from the sub's first item on (a savepoint rolled
+   * back costs what was done since it began, not the whole txn) */
+  tbl_sub s = *sb;
   /* its rows are dead for good (and out of the private index) */
-  for (int i = 0; i < x->nrun; i++) {
+  for (int i = s.run0 < 0 ? x->nrun : s.run0; i < x->nrun; i++) {
     if (x->runs[i].sub != subxid) continue;
     x->runs[i].dead = true;
     if (!x->idx) continue;
@@ -942,38 +987,35 @@ floe_status floe_abort(floe_table *t, uint32_t xid, uint32_t subxid,
         tidx_mem_remove(x->idx, c->hash[r], (uint64_t)g);
     }
   }
-  int k = 0;
-  for (int i = 0; i < x->npdel; i++) {
-    tbl_mark m = x->pdels[i];
-    if (m.sub != subxid) {
-      x->pdels[k++] = m;
-      continue;
-    }
-    if (m.g >= x->spilled) {
+  for (int i = s.pdel0 < 0 ? x->npdel : s.pdel0; i < x->npdel; i++) {
+    tbl_mark *m = &x->pdels[i];
+    if (m->sub != subxid || m->dead) continue;
+    m->dead = true;
+    if (m->g >= x->spilled) {
       int64_t r;
-      tbl_chunk *c = chunk_of(x, m.g, &r);
+      tbl_chunk *c = chunk_of(x, m->g, &r);
       tbl_bits_clear(c->del, r);
       /* back in the private index (rebuilt on the next lookup if that
        * fails) */
-      if (x->idx && m.g < x->idx_upto &&
-          tidx_mem_insert(x->idx, c->hash[r], (uint64_t)m.g, NULL)) {
+      if (x->idx && m->g < x->idx_upto &&
+          tidx_mem_insert(x->idx, c->hash[r], (uint64_t)m->g, NULL)) {
         tidx_mem_free(x->idx);
         x->idx = NULL;
       }
     } else {
-      tidx_mem_remove(x->sdel, fhash_u64((uint64_t)m.g), (uint64_t)m.g);
+      tidx_mem_remove(x->sdel, fhash_u64((uint64_t)m->g), (uint64_t)m->g);
     }
   }
-  x->npdel = k;
-  k = 0;
-  x->tmax = 0;
-  for (int i = 0; i < x->ntmark; i++)
-    if (x->tmarks[i].sub != subxid) {
-      x->tmarks[k++] = x->tmarks[i];
-      if (x->tmarks[i].g > x->tmax) x->tmax = x->tmarks[i].g;
-    }
-  x->ntmark = k;
-  for (int i = 0; i < x->nop; i++)
+  if (s.tmark0 >= 0) {
+    /* truncates are rare: tmax is recomputed over all of them */
+    for (int i = s.tmark0; i < x->ntmark; i++)
+      if (x->tmarks[i].sub == subxid) x->tmarks[i].dead = true;
+    x->tmax = 0;
+    for (int i = 0; i < x->ntmark; i++)
+      if (!x->tmarks[i].dead && x->tmarks[i].g > x->tmax)
+        x->tmax = x->tmarks[i].g;
+  }
+  for (int i = s.op0 < 0 ? x->nop : s.op0; i < x->nop; i++)
     if (x->ops[i].sub == subxid) x->ops[i].dead = true;
   return FLOE_OK;
 }

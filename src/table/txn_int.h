@@ -41,11 +41,23 @@ typedef struct tbl_run {
 } tbl_run;
 
 /* a private delete (undone when sub aborts) or a truncate point (rows
- * g < g are dead) */
+ * g < g are dead); dead once sub aborted (kept in place: indexes into the
+ * arrays stay valid, see tbl_sub) */
 typedef struct tbl_mark {
   int64_t g;
   uint32_t sub;
+  bool dead;
 } tbl_mark;
+
+/* A subtransaction (subxid != xid) that did something: whether it aborted,
+ * and the first run, private delete, op and truncate point it made (-1:
+ * none). An abort scans each list from there, not from the start: a
+ * savepoint rolled back costs what was done since it began. */
+typedef struct tbl_sub {
+  uint32_t sub;
+  bool used, aborted;
+  int run0, pdel0, op0, tmark0;
+} tbl_sub;
 
 enum { TBL_OP_DEL = 0, TBL_OP_TRUNC = 1 };
 
@@ -77,9 +89,10 @@ struct tbl_txn {
   tbl_mark *pdels; /* explicit private deletes, for subxact abort */
   int ntmark, captmark;
   tbl_mark *tmarks;
-  int64_t tmax; /* the highest truncate point: rows below it are dead */
-  int naborted, capaborted;
-  uint32_t *aborted; /* sorted */
+  int64_t tmax;     /* the highest truncate point: rows below it are dead */
+  int naborted;     /* subtransactions aborted */
+  int nsub, capsub; /* subs: open addressing by subxid, capsub a power of 2 */
+  tbl_sub *subs;
   col_batch *opkeys; /* identity values of deleted committed rows */
   int nop, capop;
   tbl_op *ops;
