@@ -1,7 +1,8 @@
 /*
  * Fuzz target: arbitrary bytes as a Parquet file, opened through a memory
  * source and read to the end (all columns, small batches, a skip function
- * so the skipping path runs too). Property: never crashes, never leaks,
+ * so the skipping path runs too), then a row range of it (lazy page reads,
+ * pages skipped by their headers). Property: never crashes, never leaks,
  * allocation bounded by max_alloc; errors are fine.
  */
 #include <stdint.h>
@@ -24,10 +25,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.batch_rows = 100;
   /* the last byte picks the skipping path, so both run */
   if (size && (data[size - 1] & 1)) o.skip = skip_some;
-  for (int pass = 0; pass < 2; pass++) {
+  for (int pass = 0; pass < 3; pass++) {
     pq_reader *r;
     floe_error err;
     if (pq_reader_open(src, &o, &r, &err) != FLOE_OK) return 0;
+    /* the range comes from the last bytes (the footer's length, for a
+     * well-formed file: varied), anywhere in the file */
+    int64_t nrows = pq_reader_num_rows(r);
+    if (pass == 2 && size > 8 &&
+        pq_reader_set_rows(
+            r,
+            nrows > 0
+                ? (int64_t)(data[size - 8] * 131u + data[size - 7]) % nrows
+                : 0,
+            1 + data[size - 8] % 50, &err) != FLOE_OK) {
+      pq_reader_free(r);
+      return 0;
+    }
     if (pass == 0) {
       fbuf out = FBUF_INIT;
       (void)pq_reader_describe(r, &out, &err);
