@@ -115,22 +115,32 @@ static floe_status resolve_one(floe_table *t, const tbl_txn *x, const tbl_op *o,
     *out = r.fcand[0];
     return FLOE_OK;
   }
+  /* the identity columns only */
+  const tbl_schema *s = x->schema;
+  bool *want = calloc((size_t)s->ncols, sizeof *want);
+  if (!want) return ferr_nomem(err, (size_t)s->ncols);
+  for (int k = 0; k < s->nident; k++) want[s->ident[k]] = true;
   for (int i = 0; i < r.nfile; i++) {
     tbl_file *f = tbl_find_file(t, TIDX_LOC_ID(r.fcand[i]));
     int64_t pos = TIDX_LOC_ROW(r.fcand[i]);
     col_batch *b = NULL;
-    FLOE_TRY(col_batch_new(x->schema->cols, &b, err));
-    floe_status st = tbl_read_file_rows(t->cat, f->df.file_path, false,
-                                        x->schema, &pos, 1, b, err);
+    floe_status st = col_batch_new(x->schema->cols, &b, err);
+    if (st) {
+      free(want);
+      return st;
+    }
+    st = tbl_read_file_cols(t->cat, f->df.file_path, false, x->schema, want,
+                            &pos, 1, b, err);
     bool eq = !st && tkey_equal(b->cols, x->schema->ident, 0, x->opkeys->cols,
                                 x->schema->seq, o->key_row, x->schema->nident);
     col_batch_free(b);
-    FLOE_TRY(st);
-    if (eq) {
-      *out = r.fcand[i];
-      return FLOE_OK;
+    if (st || eq) {
+      free(want);
+      if (eq) *out = r.fcand[i];
+      return st;
     }
   }
+  free(want);
   return FLOE_OK;
 }
 

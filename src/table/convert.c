@@ -173,14 +173,23 @@ static bool skip_unpicked(void *ctx, int64_t row) {
 floe_status tbl_read_file_rows(ice_catalog *cat, const char *path, bool local,
                                const tbl_schema *s, const int64_t *pos, int n,
                                col_batch *out, floe_error *err) {
+  return tbl_read_file_cols(cat, path, local, s, NULL, pos, n, out, err);
+}
+
+floe_status tbl_read_file_cols(ice_catalog *cat, const char *path, bool local,
+                               const tbl_schema *s, const bool *want,
+                               const int64_t *pos, int n, col_batch *out,
+                               floe_error *err) {
   int32_t *ids = calloc((size_t)s->ncols, sizeof *ids);
   if (!ids) return ferr_nomem(err, (size_t)s->ncols * sizeof *ids);
-  for (int i = 0; i < s->ncols; i++) ids[i] = s->cols->fields[i].id;
+  int nids = 0;
+  for (int i = 0; i < s->ncols; i++)
+    if (!want || want[i]) ids[nids++] = s->cols->fields[i].id;
   pick pk = {pos, n, 0};
   pq_reader_opts ro;
   memset(&ro, 0, sizeof ro);
   ro.field_ids = ids;
-  ro.nfield_ids = s->ncols;
+  ro.nfield_ids = nids;
   ro.missing_ids_ok = true;
   ro.skip = skip_unpicked;
   ro.skip_ctx = &pk;
@@ -207,7 +216,11 @@ floe_status tbl_read_file_rows(ice_catalog *cat, const char *path, bool local,
     if (st || !b) break;
     const col_schema *fs = b->schema;
     for (int i = 0; i < s->ncols && !st; i++) {
-      int k = col_schema_find_id(fs, ids[i]);
+      if (want && !want[i]) {
+        st = col_append_nulls(&out->cols[i], b->length, err);
+        continue;
+      }
+      int k = col_schema_find_id(fs, s->cols->fields[i].id);
       if (k >= 0)
         st = tbl_col_convert(&out->cols[i], &b->cols[k], 0, b->length, err);
       else

@@ -318,6 +318,12 @@ bool tbl_loc_live(const floe_table *t, uint64_t loc, tbl_batch **b,
 floe_status tbl_read_file_rows(ice_catalog *cat, const char *path, bool local,
                                const tbl_schema *s, const int64_t *pos, int n,
                                col_batch *out, floe_error *err);
+/* The same, reading only the columns with want[i] (NULL: all); the others
+ * get nulls. */
+floe_status tbl_read_file_cols(ice_catalog *cat, const char *path, bool local,
+                               const tbl_schema *s, const bool *want,
+                               const int64_t *pos, int n, col_batch *out,
+                               floe_error *err);
 
 /* Builds one persisted index over files (rows read by field id in schema
  * s, deletes ignored: every position gets its identity hash). *out NULL

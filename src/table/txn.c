@@ -647,13 +647,23 @@ static floe_status committed_fill(floe_table *t, const floe_row *key,
   pthread_mutex_unlock(&t->ix);
   tbl_batch_unref(c.batch);
   const tbl_schema *s = key->schema;
+  /* a file row is read for the unchanged columns and the identity (to tell
+   * it is the row) only */
+  bool *want = NULL;
+  if (c.nfile && !st) {
+    want = calloc((size_t)s->ncols, sizeof *want);
+    if (!want) st = ferr_nomem(err, (size_t)s->ncols);
+    for (int i = 0; want && i < s->ncols; i++)
+      want[i] = new_row->st[i] == TBL_ROW_UNCHANGED;
+    for (int k = 0; want && k < s->nident; k++) want[s->ident[k]] = true;
+  }
   for (int i = 0; i < c.nfile; i++) {
     if (!st && !done) {
       col_batch *b = NULL;
       st = col_batch_new(s->cols, &b, err);
       if (!st)
-        st = tbl_read_file_rows(t->cat, c.files[i]->df.file_path, false, s,
-                                &c.frow[i], 1, b, err);
+        st = tbl_read_file_cols(t->cat, c.files[i]->df.file_path, false, s,
+                                want, &c.frow[i], 1, b, err);
       if (!st &&
           tkey_equal(b->cols, s->ident, 0, key->cols, s->ident, 0, s->nident)) {
         st = fill_scratch(sc, new_row, b, 0, err);
@@ -663,6 +673,7 @@ static floe_status committed_fill(floe_table *t, const floe_row *key,
     }
     tbl_file_unref(c.files[i]);
   }
+  free(want);
   if (!st && !done)
     st = ferr_set(err, FLOE_ENOTFOUND,
                   "update of a row that does not exist (unchanged columns "
