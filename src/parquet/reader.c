@@ -749,7 +749,7 @@ static floe_status colr_window(pq_reader *R, pq_colr *r, size_t pos, size_t n,
 
 /* Header bytes read first from a lazy chunk (a larger header is read again
  * whole: statistics can make one long). */
-#define HDR_WIN 1024
+#define HDR_WIN 128
 
 /* Moves to the chunk's next data page (loading a dictionary page on the
  * way); *got false at the chunk's end. With skip, whole data pages whose row
