@@ -386,8 +386,11 @@ static floe_status chunk_room(floe_table *t, tbl_txn *x, tbl_chunk **out,
     c = &x->chunks[x->nchunk];
     memset(c, 0, sizeof *c);
     tbl_pool *p = t->pool;
+    /* a schema change since the txn began may have left older chunks */
+    if (p->nchunk && p->chunk[p->nchunk - 1].b->schema != x->schema->cols)
+      pool_check_schema(t);
     if (p->nchunk) {
-      *c = p->chunk[--p->nchunk]; /* same schema: txn_get checked */
+      *c = p->chunk[--p->nchunk];
     } else {
       floe_status st = col_batch_new(x->schema->cols, &c->b, err);
       if (!st) st = chunk_fit(x, c, 1, err);

@@ -220,9 +220,73 @@ static void test_pool_many_txns(void **state) {
   free(x);
 }
 
+/* A schema change while a transaction is open: chunks pooled before it
+ * must not be handed to the converted transaction. */
+static void test_pool_schema_change(void **state) {
+  (void)state;
+  efx *f = efx_new(1); /* batch_rows 8 */
+  for (int64_t id = 2; id < 5; id++) {
+    erow_set(f->r, id, "b", 1, (int32_t)id);
+    EOK(floe_insert(f->t, 11, 11, f->r, E));
+  }
+  /* another txn commits while 11 is open: its chunk goes to the pool */
+  erow_set(f->r, 1, "a", 1, 1);
+  EOK(floe_insert(f->t, 10, 10, f->r, E));
+  EOK(floe_commit(f->t, 10, 100, E));
+  floe_column cols[4];
+  memcpy(cols, ECOLS, sizeof ECOLS);
+  memset(&cols[3], 0, sizeof cols[3]);
+  cols[3].name = "extra";
+  cols[3].type = FLOE_INT64;
+  cols[3].nullable = 1;
+  EOK(floe_table_alter(f->t, cols, 4, E));
+  efx_drop_rows(f);
+  EOK(floe_row_new(f->t, &f->r, E));
+  EOK(floe_row_new(f->t, &f->o, E));
+  /* past the open chunk: a new one is needed */
+  for (int64_t id = 5; id < 25; id++) {
+    erow_set(f->r, id, "c", 1, (int32_t)id);
+    EOK(floe_row_set_int(f->r, 3, id * 10, E));
+    EOK(floe_insert(f->t, 11, 11, f->r, E));
+  }
+  EOK(floe_commit(f->t, 11, 200, E));
+  /* and new transactions after it */
+  for (uint32_t xid = 12; xid < 40; xid++) {
+    erow_set(f->r, 100 + xid, "d", 0, 0);
+    EOK(floe_insert(f->t, xid, xid, f->r, E));
+    EOK(floe_commit(f->t, xid, 200 + xid, E));
+  }
+  floe_read_state *rs = NULL;
+  EOK(floe_read_state_get(f->t, 0, 0, &rs, E));
+  assert_int_equal(floe_read_state_rows(rs), 24 + 28);
+  const char *col = "extra";
+  struct ArrowArrayStream st;
+  EOK(floe_scan(rs, &col, 1, &st, E));
+  int64_t sum = 0, n = 0;
+  struct ArrowArray a;
+  while (st.get_next(&st, &a) == 0 && a.release) {
+    const int64_t *v = a.children[0]->buffers[1];
+    const uint8_t *valid = a.children[0]->buffers[0];
+    for (int64_t i = 0; i < a.length; i++) {
+      int64_t k = i + a.children[0]->offset;
+      if (!valid || (valid[k >> 3] >> (k & 7)) & 1) {
+        sum += v[k];
+        n++;
+      }
+    }
+    a.release(&a);
+  }
+  st.release(&st);
+  floe_read_state_release(rs);
+  assert_int_equal(n, 20);
+  assert_int_equal(sum, 10 * (5 + 24) * 20 / 2);
+  efx_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pool_many_txns),
+      cmocka_unit_test(test_pool_schema_change),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
