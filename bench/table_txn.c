@@ -17,8 +17,9 @@
  *   toast   updates whose text column is unchanged (a TOAST value the
  *           source did not send) of rows that are only in the data file,
  *           one per transaction: the engine reads the old row back
- *   subabort  one transaction of 20,000 savepoints of one insert and one
- *           delete each, every other one rolled back: ns per floe_abort
+ *   subabort  one transaction of 20,000 savepoints, each inserting a row;
+ *           every other one also deletes the row the one before inserted
+ *           and is rolled back: ns per floe_abort of a subxid
  *
  * For each: CPU ns per transaction (or per abort) and, in builds without
  * a sanitizer, malloc/calloc/realloc calls per transaction (this program
