@@ -66,7 +66,10 @@ static void tab_destroy(pgs_tab *tab) {
   }
   pgs_tab_rc_free(tab);
   pgs_spool_free(tab->spool);
+  free(tab->rel_raw);
   free(tab->att);
+  for (int i = 0; i < tab->nleaf; i++) free(tab->leaf[i].name);
+  free(tab->leaf);
   free(tab->state_dir);
   free(tab->schema);
   free(tab->table);
@@ -255,6 +258,9 @@ static floe_status tab_attnums(pgs_tab *tab, const pgx_rel *rel,
   return FLOE_OK;
 }
 
+static floe_status check_leaves_of(pgs_source *s, pgs_tab *tab,
+                                   floe_error *err);
+
 /* Opens (or creates) the floe table of tab for discovered rel. */
 static floe_status open_engine(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
                                floe_error *err) {
@@ -293,6 +299,15 @@ static floe_status open_engine(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
                     tab->ns, tab->name, tab->schema, tab->table);
   FLOE_TRY(pgs_tab_rows(tab, err));
   FLOE_TRY(tab_attnums(tab, rel, err));
+  tab->partitioned = rel->relkind == 'p';
+  if (tab->partitioned) {
+    /* the leaves' first picture, before the copy's snapshot (without it
+     * the first catalog check takes it) */
+    floe_error e;
+    if (check_leaves_of(s, tab, &e))
+      flog_write(s->o.log, FLOG_WARN, "%s.%s: %s", tab->schema, tab->table,
+                 e.msg);
+  }
   return FLOE_OK;
 }
 
@@ -816,6 +831,152 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
 
 /* ---- running ---- */
 
+/* ---- leaf partitions that lose rows outside the stream ----
+ *
+ * With publish_via_partition_root, pgoutput drops a TRUNCATE of a leaf
+ * partition on its own (it sends only truncates naming the root), and
+ * DETACH PARTITION or DROP of a leaf send nothing: the rows leave the table
+ * without a change in the stream. Each of these gives the leaf a new
+ * relfilenode or removes it from the partition tree, which a catalog check
+ * sees. A new relfilenode is explained by a TRUNCATE of the whole table
+ * streamed between the two checks; anything else pauses the table once the
+ * stream has passed the check (its rows can no longer be trusted; a resync
+ * copies it again). VACUUM FULL and CLUSTER of a leaf also give it a new
+ * relfilenode and pause the table the same way: from the catalog they look
+ * the same as a TRUNCATE, and guessing wrong would diverge silently. */
+
+static void leaves_free(pgs_leaf *v, int n) {
+  for (int i = 0; i < n; i++) free(v[i].name);
+  free(v);
+}
+
+static void leaf_event(pgs_source *s, pgs_tab *tab, uint64_t seen,
+                       const char *what) {
+  if (tab->nlev == PGS_LEAF_EVENTS) {
+    /* too many to judge one by one: the last one stands for them all, and
+     * no TRUNCATE can explain it */
+    pgs_leaf_event *e = &tab->lev[PGS_LEAF_EVENTS - 1];
+    e->base = e->seen = seen;
+    snprintf(e->what, sizeof e->what, "%s", what);
+    return;
+  }
+  pgs_leaf_event *e = &tab->lev[tab->nlev++];
+  e->base = tab->leaf_base;
+  e->seen = seen;
+  snprintf(e->what, sizeof e->what, "%s", what);
+  flog_write(s->o.log, FLOG_INFO, "%s.%s: %s", tab->schema, tab->table, what);
+}
+
+/* Reads tab's leaves; compares them with the last check (unless this is
+ * the first) and records what lost its rows. */
+static floe_status check_leaves_of(pgs_source *s, pgs_tab *tab,
+                                   floe_error *err) {
+  pgx_conn *c = NULL;
+  FLOE_TRY(pgs_sql(s, &c, err));
+  PGresult *r = NULL;
+  uint64_t base = 0, seen = 0;
+  FLOE_TRY(pgx_query(c, "read the WAL position",
+                     "SELECT pg_current_wal_lsn()::text", 0, NULL, &r, NULL,
+                     err));
+  bool ok = pgx_lsn_parse(PQgetvalue(r, 0, 0), &base);
+  PQclear(r);
+  if (!ok) return ferr_set(err, FLOE_EIO, "bad WAL position");
+  char oid[16];
+  snprintf(oid, sizeof oid, "%u", tab->oid);
+  const char *params[] = {oid};
+  FLOE_TRY(pgx_query(
+      c, "read leaf partitions",
+      "SELECT c.oid, c.relfilenode, format('%s.%s', n.nspname, c.relname), "
+      "pg_current_wal_lsn()::text FROM pg_partition_tree($1::oid) t JOIN "
+      "pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = "
+      "c.relnamespace WHERE t.isleaf AND c.relkind = 'r'",
+      1, params, &r, NULL, err));
+  int n = PQntuples(r);
+  pgs_leaf *v = calloc((size_t)n + 1, sizeof *v);
+  floe_status st = v ? FLOE_OK : ferr_nomem(err, (size_t)n * sizeof *v);
+  for (int i = 0; i < n && !st; i++) {
+    v[i].oid = (uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+    v[i].node = (uint32_t)strtoul(PQgetvalue(r, i, 1), NULL, 10);
+    if (!(v[i].name = strdup(PQgetvalue(r, i, 2)))) st = ferr_nomem(err, 64);
+  }
+  if (!st && n && !pgx_lsn_parse(PQgetvalue(r, 0, 3), &seen))
+    st = ferr_set(err, FLOE_EIO, "bad WAL position");
+  if (!st && !n) seen = base;
+  PQclear(r);
+  if (st) {
+    leaves_free(v, n);
+    return st;
+  }
+  for (int i = 0; tab->leaf_init && i < tab->nleaf; i++) {
+    const pgs_leaf *o = &tab->leaf[i];
+    int j = 0;
+    while (j < n && v[j].oid != o->oid) j++;
+    char what[320];
+    if (j == n)
+      snprintf(what, sizeof what,
+               "partition %.80s was detached or dropped: its rows left the "
+               "table without a change in the stream",
+               o->name);
+    else if (v[j].node != o->node)
+      snprintf(what, sizeof what,
+               "partition %.80s was truncated or rewritten on its own "
+               "(TRUNCATE of one partition is not streamed; VACUUM FULL "
+               "and CLUSTER look the same)",
+               o->name);
+    else
+      continue;
+    leaf_event(s, tab, seen, what);
+  }
+  leaves_free(tab->leaf, tab->nleaf);
+  tab->leaf = v;
+  tab->nleaf = n;
+  tab->leaf_base = base;
+  tab->leaf_init = true;
+  return FLOE_OK;
+}
+
+static void check_leaves(pgs_source *s) {
+  for (int i = 0; i < s->ntab; i++) {
+    pgs_tab *tab = s->tabs[i];
+    if (!tab->t || !tab->partitioned || tab->drop_lsn ||
+        tab->state == PGS_STOPPED || tab->state == PGS_PAUSED ||
+        tab->state == PGS_ERROR)
+      continue;
+    floe_error e;
+    if (check_leaves_of(s, tab, &e))
+      flog_write(s->o.log, FLOG_WARN, "%s.%s: %s", tab->schema, tab->table,
+                 e.msg);
+  }
+}
+
+/* Judges the leaf events the stream has passed. */
+static void judge_leaves(pgs_source *s) {
+  for (int i = 0; i < s->ntab; i++) {
+    pgs_tab *tab = s->tabs[i];
+    while (tab->nlev && s->pos >= tab->lev[0].seen &&
+           tab->state != PGS_COPYING && tab->state != PGS_STARTING) {
+      pgs_leaf_event ev = tab->lev[0];
+      memmove(&tab->lev[0], &tab->lev[1],
+              (size_t)(tab->nlev - 1) * sizeof tab->lev[0]);
+      tab->nlev--;
+      if (tab->state != PGS_STREAMING) continue;
+      if (tab->root_trunc_lsn > ev.base && tab->root_trunc_lsn <= ev.seen &&
+          strstr(ev.what, "truncated")) {
+        flog_write(s->o.log, FLOG_DEBUG,
+                   "%s.%s: new leaf file explained by a streamed TRUNCATE",
+                   tab->schema, tab->table);
+        continue;
+      }
+      char msg[FLOE_ERROR_MSG_MAX];
+      snprintf(msg, sizeof msg,
+               "%.60s.%.60s: %.320s: floe cannot tell which rows it lost; "
+               "resync the table",
+               tab->schema, tab->table, ev.what);
+      pgs_tab_set_state(s, tab, PGS_PAUSED, msg);
+    }
+  }
+}
+
 /* Looks for mirrored tables that no longer exist at the source. Their last
  * changes may still be on the way: the table stops once the stream has
  * passed the WAL position at which the drop was seen. */
@@ -909,8 +1070,10 @@ floe_status pgs_poll(pgs_source *s, int timeout_ms, floe_error *err) {
   if (!s->failed && now - s->last_check_ms >= s->o.catalog_check_ms) {
     s->last_check_ms = now;
     check_dropped(s);
+    check_leaves(s);
   }
   stop_dropped(s);
+  judge_leaves(s);
   for (int i = 0; i < s->ntab; i++) {
     pgs_tab *tab = s->tabs[i];
     if (atomic_exchange(&tab->tick_failed, 0)) {
@@ -981,7 +1144,10 @@ floe_status pgs_tick(pgs_source *s, int64_t now_ms, int64_t *next_ms,
 
 /* ---- tables added and removed ---- */
 
+/* rel_raw, rel_len: the table's last Relation message in this stream
+ * session (a resync), or NULL */
 static floe_status add_table(pgs_source *s, const pgs_table_spec *spec,
+                             const uint8_t *rel_raw, size_t rel_len,
                              floe_error *err) {
   if (s->failed || s->stopped || !s->stream)
     return ferr_set(err, FLOE_EINVAL, "mirror %s is not running", s->mirror);
@@ -1007,6 +1173,8 @@ static floe_status add_table(pgs_source *s, const pgs_table_spec *spec,
   /* from the publication's change on, the stream carries the table: its
    * changes wait in the spool until the copy is committed */
   if (!st) st = pgs_spool_open(s, &tab->spool, err);
+  if (!st && rel_raw)
+    st = pgs_spool_relation(tab->spool, rel_raw, rel_len, err);
   if (!st) st = tab_push(s, tab, err);
   if (st) {
     pgx_rel_free(rel);
@@ -1047,7 +1215,7 @@ floe_status pgs_add_table(pgs_source *s, const pgs_table_spec *spec,
   if (sp.copy == PGS_COPY_SKIP)
     return ferr_set(err, FLOE_EINVAL,
                     "a table added to a running mirror is always copied");
-  return add_table(s, &sp, err);
+  return add_table(s, &sp, NULL, 0, err);
 }
 
 static void remove_tab(pgs_source *s, pgs_tab *tab, bool clean) {
@@ -1098,8 +1266,12 @@ floe_status pgs_resync_table(pgs_source *s, const char *schema,
     sp = (pgs_table_spec){a, b, c, d, PGS_COPY_FORCE, own ? &cfg : NULL};
     /* the old floe table state is dropped as after a crash: the copy
      * replaces every row in one commit anyway */
+    uint8_t *raw = tab->rel_raw;
+    size_t rawlen = tab->rel_raw_len;
+    tab->rel_raw = NULL;
     remove_tab(s, tab, false);
-    st = add_table(s, &sp, err);
+    st = add_table(s, &sp, raw, rawlen, err);
+    free(raw);
   }
   free(sd);
   free(a);
