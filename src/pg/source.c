@@ -363,10 +363,37 @@ static floe_status match_schema(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
 
 /* ---- the copy ---- */
 
+/* The engine's share of a copy (tbl_insert_batch: columnar appends and
+ * the Parquet spills of a large transaction) runs on a worker thread, so
+ * the thread reading the COPY connections keeps reading and parsing while
+ * a batch goes into the engine: without it, the connections wait (their
+ * socket buffers fill) whenever the engine works, and the server's work
+ * and floe's do not overlap. The worker owns the copy's floe table between
+ * the copy's floe_truncate and its end (the ingest thread does not touch
+ * that table meanwhile: a table being copied takes no stream changes);
+ * hand-offs go through mu, which orders the engine's memory between the
+ * two threads. */
+#define COPY_QUEUE 2
+
+typedef struct copy_worker {
+  pthread_t th;
+  bool running;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  col_batch *q[COPY_QUEUE]; /* (mu) FIFO, n entries from head */
+  int head, n;
+  bool busy;      /* (mu) a batch is in the engine */
+  bool end;       /* (mu) no more batches */
+  floe_status st; /* (mu) the first failure */
+  floe_error err; /* (mu) */
+  floe_table *t;
+} copy_worker;
+
 typedef struct copy_ctx {
   pgs_source *s;
   pgs_tab *tab;
-  bool service; /* keep the stream going during the copy */
+  bool service;   /* keep the stream going during the copy */
+  copy_worker *w; /* NULL: batches go into the engine on the caller's thread */
 } copy_ctx;
 
 /* Appends list column src widened element by element into out (a list of
@@ -398,11 +425,11 @@ static floe_status widen_list(col_column *out, const col_column *src,
   return FLOE_OK;
 }
 
-static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
-  copy_ctx *c = ctx;
-  col_batch *b = *bp;
+/* Batch b (in the copy's column order) into floe table t's transaction 0,
+ * mapped to t's columns. */
+static floe_status insert_batch(floe_table *t, col_batch *b, floe_error *err) {
   const floe_column *ec = NULL;
-  int ne = floe_table_columns(c->tab->t, &ec);
+  int ne = floe_table_columns(t, &ec);
   /* lists whose integer elements the floe table keeps wider */
   for (int i = 0; i < ne && i < b->schema->nfields; i++) {
     col_column *src = &b->cols[i];
@@ -427,7 +454,7 @@ static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
   for (int i = 0; i < ne && i < b->schema->nfields; i++)
     same &= !strcmp(ec[i].name, b->schema->fields[i].name);
   if (same || ne != b->schema->nfields)
-    return tbl_insert_batch(c->tab->t, 0, 0, b, err);
+    return tbl_insert_batch(t, 0, 0, b, err);
   col_column *perm = calloc((size_t)ne, sizeof *perm);
   if (!perm) return ferr_nomem(err, (size_t)ne * sizeof *perm);
   floe_status st = FLOE_OK;
@@ -439,8 +466,89 @@ static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
       perm[i] = b->cols[k]; /* borrowed buffers: freed with b only */
   }
   col_batch view = {b->schema, b->length, perm};
-  if (!st) st = tbl_insert_batch(c->tab->t, 0, 0, &view, err);
+  if (!st) st = tbl_insert_batch(t, 0, 0, &view, err);
   free(perm);
+  return st;
+}
+
+static void *copy_worker_main(void *arg) {
+  copy_worker *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->n && !w->end) pthread_cond_wait(&w->cv, &w->mu);
+    if (!w->n) break;
+    col_batch *b = w->q[w->head];
+    w->head = (w->head + 1) % COPY_QUEUE;
+    w->n--;
+    w->busy = true;
+    bool failed = w->st != FLOE_OK;
+    pthread_mutex_unlock(&w->mu);
+    floe_error e;
+    ferr_clear(&e);
+    floe_status st = failed ? FLOE_OK : insert_batch(w->t, b, &e);
+    col_batch_free(b);
+    pthread_mutex_lock(&w->mu);
+    w->busy = false;
+    if (st && !w->st) {
+      w->st = st;
+      w->err = e;
+    }
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+static floe_status copy_worker_start(copy_worker *w, floe_table *t,
+                                     floe_error *err) {
+  memset(w, 0, sizeof *w);
+  w->t = t;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  int rc = pthread_create(&w->th, NULL, copy_worker_main, w);
+  if (rc) {
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    return ferr_set(err, FLOE_EIO, "copy worker: %s", strerror(rc));
+  }
+  w->running = true;
+  return FLOE_OK;
+}
+
+/* Waits for the queued batches to be in the engine (or dropped after a
+ * failure) and ends the worker; returns its first failure. */
+static floe_status copy_worker_finish(copy_worker *w, floe_error *err) {
+  if (!w->running) return FLOE_OK;
+  pthread_mutex_lock(&w->mu);
+  w->end = true;
+  pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->th, NULL);
+  w->running = false;
+  floe_status st = w->st;
+  if (st && err) *err = w->err;
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->mu);
+  return st;
+}
+
+static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
+  copy_ctx *c = ctx;
+  copy_worker *w = c->w;
+  if (!w) return insert_batch(c->tab->t, *bp, err);
+  pthread_mutex_lock(&w->mu);
+  while (w->n == COPY_QUEUE && !w->st) pthread_cond_wait(&w->cv, &w->mu);
+  floe_status st = w->st;
+  if (st) {
+    if (err) *err = w->err;
+  } else {
+    /* taken: the copy makes a new batch for the next rows */
+    w->q[(w->head + w->n) % COPY_QUEUE] = *bp;
+    w->n++;
+    *bp = NULL;
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
   return st;
 }
 
@@ -467,8 +575,8 @@ static floe_status on_progress(void *ctx, const pgx_copy_progress *p,
  * (xid 0, which no source transaction has) replacing the table's rows,
  * committed at lsn. */
 static floe_status copy_one(pgs_source *s, pgs_tab *tab, pgx_copy *cp,
-                            const pgx_rel *rel, uint64_t lsn, bool service,
-                            floe_error *err) {
+                            copy_ctx *cc, const pgx_rel *rel, uint64_t lsn,
+                            bool service, floe_error *err) {
   pgs_tab_set_state(s, tab, PGS_COPYING, NULL);
   uint64_t applied = floe_applied_lsn(tab->t);
   if (lsn <= applied)
@@ -481,7 +589,21 @@ static floe_status copy_one(pgs_source *s, pgs_tab *tab, pgx_copy *cp,
   floe_status st = floe_truncate(tab->t, 0, 0, err);
   int64_t rows = 0;
   int64_t t0 = pgs_now_ms();
+  copy_worker w;
+  if (!st && !s->o.copy_inline) {
+    st = copy_worker_start(&w, tab->t, err);
+    if (!st) cc->w = &w;
+  }
   if (!st) st = pgx_copy_table(cp, rel, NULL, &rows, err);
+  if (cc->w) {
+    floe_error we;
+    floe_status wst = copy_worker_finish(&w, &we);
+    cc->w = NULL;
+    if (wst && !st) {
+      st = wst;
+      if (err) *err = we;
+    }
+  }
   int64_t t1 = pgs_now_ms();
   if (!st) st = floe_commit(tab->t, 0, lsn, err);
   if (st) {
@@ -533,7 +655,7 @@ static floe_status copy_fresh(pgs_source *s, pgs_tab **tabs,
                               floe_error *err) {
   int done = 0;
   while (done < n) {
-    copy_ctx cc = {s, NULL, service};
+    copy_ctx cc = {s, NULL, service, NULL};
     pgx_copy_opts o;
     copy_opts(s, &o, &cc, NULL);
     char tmp[PGX_NAME_MAX];
@@ -544,7 +666,7 @@ static floe_status copy_fresh(pgs_source *s, pgs_tab **tabs,
     for (; done < n; done++) {
       cc.tab = tabs[done];
       floe_error e;
-      if (copy_one(s, tabs[done], cp, rels[done], lsn, service, &e)) {
+      if (copy_one(s, tabs[done], cp, &cc, rels[done], lsn, service, &e)) {
         pgs_tab_set_state(s, tabs[done], PGS_ERROR, e.msg);
         if (e.code == FLOE_EEOF) {
           pgx_copy_free(cp);
@@ -777,7 +899,7 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
   }
   if (!st && nneed && slot.created) {
     /* the slot's own snapshot: copy + stream meet exactly at its LSN */
-    copy_ctx cc = {s, NULL, false};
+    copy_ctx cc = {s, NULL, false, NULL};
     pgx_copy_opts o;
     copy_opts(s, &o, &cc, slot.snapshot);
     st = pgx_copy_open(&o, &cp, err);
@@ -787,7 +909,7 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
     for (; i < nneed && !st; i++) {
       cc.tab = need[i];
       floe_error e;
-      if (copy_one(s, need[i], cp, nrel[i], slot.lsn, false, &e)) {
+      if (copy_one(s, need[i], cp, &cc, nrel[i], slot.lsn, false, &e)) {
         pgs_tab_set_state(s, need[i], PGS_ERROR, e.msg);
         if (e.code == FLOE_EEOF) st = ferr_set(err, FLOE_EEOF, "%s", e.msg);
         i++;
