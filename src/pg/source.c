@@ -986,7 +986,10 @@ static void leaf_event(pgs_source *s, pgs_tab *tab, uint64_t seen,
   e->base = tab->leaf_base;
   e->seen = seen;
   snprintf(e->what, sizeof e->what, "%s", what);
-  flog_write(s->o.log, FLOG_INFO, "%s.%s: %s", tab->schema, tab->table, what);
+  char l[PGX_LSN_STR];
+  flog_write(s->o.log, FLOG_INFO,
+             "%s.%s: catalog: %s; judged once the stream passes %s",
+             tab->schema, tab->table, what, pgx_lsn_format(seen, l));
 }
 
 /* Reads tab's leaves; compares them with the last check (unless this is
@@ -1041,9 +1044,10 @@ static floe_status check_leaves_of(pgs_source *s, pgs_tab *tab,
                o->name);
     else if (v[j].node != o->node)
       snprintf(what, sizeof what,
-               "partition %.80s was truncated or rewritten on its own "
-               "(TRUNCATE of one partition is not streamed; VACUUM FULL "
-               "and CLUSTER look the same)",
+               "partition %.80s has a new relfilenode: unless a streamed "
+               "TRUNCATE of the table explains it, it was truncated or "
+               "rewritten on its own (TRUNCATE of one partition is not "
+               "streamed; VACUUM FULL and CLUSTER look the same)",
                o->name);
     else
       continue;
@@ -1083,7 +1087,7 @@ static void judge_leaves(pgs_source *s) {
       tab->nlev--;
       if (tab->state != PGS_STREAMING) continue;
       if (tab->root_trunc_lsn > ev.base && tab->root_trunc_lsn <= ev.seen &&
-          strstr(ev.what, "truncated")) {
+          strstr(ev.what, "new relfilenode")) {
         flog_write(s->o.log, FLOG_DEBUG,
                    "%s.%s: new leaf file explained by a streamed TRUNCATE",
                    tab->schema, tab->table);

@@ -842,6 +842,39 @@ done:
   return st;
 }
 
+/* Waits (up to 0.4 s) until transaction xid (32 bits, committed: the
+ * stream delivered its commit) is visible to new snapshots: the walsender
+ * sends a transaction once its commit record is in the WAL, a moment
+ * before other sessions see it, and a catalog answer must include it. The
+ * full xid is rebuilt from a snapshot's xmax; an xid at or past xmax is not
+ * visible yet. */
+static void wait_visible(pgs_source *s, uint32_t xid) {
+  pgx_conn *c = NULL;
+  floe_error e;
+  if (pgs_sql(s, &c, &e)) return;
+  char x[16];
+  snprintf(x, sizeof x, "%u", xid);
+  const char *params[] = {x};
+  for (int tries = 0; tries < 40; tries++) {
+    PGresult *r = NULL;
+    if (pgx_query(c, "wait for a commit",
+                  "WITH s AS (SELECT pg_current_snapshot() AS snap), "
+                  "x AS (SELECT snap, pg_snapshot_xmax(snap)::text::int8 AS "
+                  "xm FROM s), d AS (SELECT snap, xm, ((xm & 4294967295) - "
+                  "$1::int8 + 4294967296) % 4294967296 AS diff FROM x) "
+                  "SELECT diff > 0 AND diff < 2147483648 AND "
+                  "pg_visible_in_snapshot((xm - diff)::text::xid8, snap) "
+                  "FROM d",
+                  1, params, &r, NULL, &e))
+      return;
+    bool vis = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (vis) return;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
 /* The names of the primary key's columns now (none: *n = 0). */
 static floe_status pk_names(pgs_source *s, uint32_t relid, PGresult **out,
                             floe_error *err) {
@@ -908,7 +941,10 @@ static floe_status ident_check(pgs_source *s, pgs_tab *tab, const pgo_msg *m,
     ok = true; /* REPLICA IDENTITY FULL without a key, as created */
   } else if (all) {
     /* FULL on a keyed floe table: fine while that key is still the
-     * primary key (old rows carry it); ask the catalog */
+     * primary key (old rows carry it); ask the catalog, once it shows the
+     * transaction being applied (inside a streamed transaction, still
+     * open, it cannot: the catalog before it answers) */
+    if (s->in_txn && !s->dec.in_stream) wait_visible(s, s->cur.xid);
     PGresult *r = NULL;
     st = pk_names(s, tab->oid, &r, err);
     if (!st) {

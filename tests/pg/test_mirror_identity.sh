@@ -94,7 +94,7 @@ mirror_check public.pm
 
 step "TRUNCATE of one partition (not streamed): paused, resync"
 sql -c "TRUNCATE pm_a; UPDATE pm SET v = 'after leaf truncate' WHERE k % 9 = 0"
-expect_paused public.pm "partition public.pm_a was truncated or rewritten"
+expect_paused public.pm "partition public.pm_a has a new relfilenode"
 resync public.pm
 mirror_wait_state public.pm streaming
 sql -c "UPDATE pm SET v = 'after resync' WHERE k % 11 = 0"
