@@ -382,6 +382,10 @@ typedef struct copy_worker {
   pthread_cond_t cv;
   col_batch *q[COPY_QUEUE]; /* (mu) FIFO, n entries from head */
   int head, n;
+  /* (mu) batches the engine is done with, given back to the copy in
+   * exchange for full ones (their buffers stay allocated) */
+  col_batch *spare[COPY_QUEUE + 1];
+  int nspare;
   bool busy;      /* (mu) a batch is in the engine */
   bool end;       /* (mu) no more batches */
   floe_status st; /* (mu) the first failure */
@@ -486,8 +490,11 @@ static void *copy_worker_main(void *arg) {
     floe_error e;
     ferr_clear(&e);
     floe_status st = failed ? FLOE_OK : insert_batch(w->t, b, &e);
-    col_batch_free(b);
     pthread_mutex_lock(&w->mu);
+    if (!st && !failed && w->nspare < COPY_QUEUE + 1)
+      w->spare[w->nspare++] = b;
+    else
+      col_batch_free(b);
     w->busy = false;
     if (st && !w->st) {
       w->st = st;
@@ -527,6 +534,8 @@ static floe_status copy_worker_finish(copy_worker *w, floe_error *err) {
   w->running = false;
   floe_status st = w->st;
   if (st && err) *err = w->err;
+  for (int i = 0; i < w->nspare; i++) col_batch_free(w->spare[i]);
+  w->nspare = 0;
   pthread_cond_destroy(&w->cv);
   pthread_mutex_destroy(&w->mu);
   return st;
@@ -542,10 +551,19 @@ static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
   if (st) {
     if (err) *err = w->err;
   } else {
-    /* taken: the copy makes a new batch for the next rows */
-    w->q[(w->head + w->n) % COPY_QUEUE] = *bp;
+    /* taken; the copy gets a spare one of the same schema back (or makes
+     * a new one) for the next rows */
+    col_batch *full = *bp;
+    w->q[(w->head + w->n) % COPY_QUEUE] = full;
     w->n++;
     *bp = NULL;
+    while (w->nspare && !*bp) {
+      col_batch *sp = w->spare[--w->nspare];
+      if (sp->schema == full->schema)
+        *bp = sp;
+      else
+        col_batch_free(sp);
+    }
     pthread_cond_broadcast(&w->cv);
   }
   pthread_mutex_unlock(&w->mu);
