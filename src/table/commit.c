@@ -656,5 +656,8 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
   plan_free(&p, nchunk);
   tbl_txn_free(t, x);
   if (st) return broken(t, st, err);
-  return FLOE_OK;
+  /* The commit is visible; now the ingest thread pays if the mem slice
+   * outran the flushes (README: back-pressure). An error here leaves the
+   * commit applied (a retry is skipped as a replay). */
+  return tbl_backpressure(t, err);
 }

@@ -72,6 +72,8 @@ bool tidx_mem_remove(tidx_mem *m, uint64_t hash, uint64_t loc);
 typedef int (*tidx_visit_fn)(void *arg, uint64_t loc);
 void tidx_mem_lookup(const tidx_mem *m, uint64_t hash, tidx_visit_fn fn,
                      void *arg);
+/* Prefetches the first slot a lookup of hash reads (batching lookups). */
+void tidx_mem_prefetch(const tidx_mem *m, uint64_t hash);
 void tidx_mem_clear(tidx_mem *m);
 int64_t tidx_mem_count(const tidx_mem *m);
 int64_t tidx_mem_bytes(const tidx_mem *m);

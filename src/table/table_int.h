@@ -277,6 +277,7 @@ struct floe_table {
 
   /* ---- counters (mu) ---- */
   int64_t n_commits, n_flushes, n_compactions, n_changes;
+  int64_t n_inline_flushes; /* flushes the ingest thread made (back-pressure) */
   int64_t nsnapshots; /* Iceberg snapshots kept, after the last commit */
 };
 
@@ -328,6 +329,14 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err);
 floe_status tbl_compact(floe_table *t, int force, floe_error *err);
 floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err);
 floe_status tbl_housekeep(floe_table *t, floe_error *err);
+/* Whether a mem slice of rows / bytes is past the hard limit (twice the
+ * flush thresholds, half of memory_limit) at which ingest stops adding. */
+bool tbl_mem_hard_over(const floe_table *t, int64_t rows, int64_t bytes);
+/* Back-pressure, called by the ingest thread after a commit (no lock held):
+ * past the hard limit it waits for the maintenance pass in progress, then
+ * flushes the mem slice itself when that did not bring it under. Takes
+ * maint. */
+floe_status tbl_backpressure(floe_table *t, floe_error *err);
 /* Iceberg commits carry a summary key floe.commit-id = a fresh uuid, so a
  * commit that reported a failure can be looked for: tbl_commit_landed
  * refreshes the table and says whether a snapshot has id (an error when the

@@ -229,6 +229,42 @@ floe_status floe_table_tick(floe_table *t, int64_t now_ms, int64_t *next_ms,
   return st;
 }
 
+bool tbl_mem_hard_over(const floe_table *t, int64_t rows, int64_t bytes) {
+  int64_t hb = t->cfg.flush_bytes > INT64_MAX / 2 ? INT64_MAX
+                                                  : 2 * t->cfg.flush_bytes;
+  if (t->cfg.memory_limit / 2 < hb) hb = t->cfg.memory_limit / 2;
+  int64_t hr = t->cfg.flush_rows > INT64_MAX / 2 ? INT64_MAX
+                                                 : 2 * t->cfg.flush_rows;
+  /* never below one batch: a limit of 0 would flush a row at a time */
+  return rows > t->cfg.batch_rows && (rows >= hr || bytes >= hb);
+}
+
+floe_status tbl_backpressure(floe_table *t, floe_error *err) {
+  pthread_mutex_lock(&t->mu);
+  bool over = tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes);
+  pthread_mutex_unlock(&t->mu);
+  if (!over) return FLOE_OK;
+  /* Waits for a maintenance pass in progress (most often the flush that
+   * the soft threshold started), then looks again: only when the mem
+   * slice is still over does this thread flush itself. */
+  pthread_mutex_lock(&t->maint);
+  pthread_mutex_lock(&t->mu);
+  over = tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes);
+  pthread_mutex_unlock(&t->mu);
+  floe_status st = FLOE_OK;
+  if (over) {
+    st = tbl_flush(t, false, err);
+    pthread_mutex_lock(&t->mu);
+    t->n_inline_flushes++;
+    pthread_mutex_unlock(&t->mu);
+    /* without a maintenance thread nobody else merges the indexes a flush
+     * adds; every lookup visits each of them */
+    if (!st) st = tbl_index_merge(t, 2 * MERGE_AT, err);
+  }
+  pthread_mutex_unlock(&t->maint);
+  return st ? ferr_prefix(err, st, "back-pressure") : FLOE_OK;
+}
+
 floe_status floe_table_flush(floe_table *t, floe_error *err) {
   if (!t) return ferr_set(err, FLOE_EINVAL, "floe_table_flush: NULL table");
   pthread_mutex_lock(&t->maint);
