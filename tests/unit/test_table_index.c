@@ -326,6 +326,71 @@ static void test_mem_model(void **state) {
   run_mem_model(4, 0, 3000);   /* one hash for everything */
 }
 
+typedef struct first_loc {
+  int n;
+  uint64_t loc;
+} first_loc;
+
+static int first_fn(void *arg, uint64_t loc) {
+  first_loc *f = arg;
+  f->n++;
+  f->loc = loc;
+  return 0;
+}
+
+/* A table grown well past the sizes that migrate in one step (and past the
+ * mapped-table size): inserts in runs, removals of every third entry while
+ * migrations are in progress, and every entry looked up at the end, each
+ * found exactly once (in the new table or the old one, never both). */
+static void test_mem_incremental_growth(void **state) {
+  (void)state;
+  enum { N = 400000, RUN = 1000 };
+  tidx_mem *m;
+  OK(tidx_mem_new(0, &m, NULL));
+  uint64_t *hs = malloc((size_t)N * sizeof *hs);
+  assert_non_null(hs);
+  for (int i = 0; i < N; i++) hs[i] = fhash_u64((uint64_t)i);
+  int64_t maxbytes = 0, live = 0;
+  for (int i = 0; i < N; i += RUN) {
+    OK(tidx_mem_insert_run(m, hs + i, RUN, (uint32_t)(i / RUN), 0, NULL));
+    live += RUN;
+    /* remove every third entry of the previous run (its rows may sit in
+     * the old table or the new one) */
+    if (i >= RUN)
+      for (int j = i - RUN; j < i; j += 3) {
+        assert_true(tidx_mem_remove(m, hs[j], TIDX_LOC((j / RUN), j % RUN)));
+        live--;
+      }
+    assert_int_equal(tidx_mem_count(m), live);
+    if (tidx_mem_bytes(m) > maxbytes) maxbytes = tidx_mem_bytes(m);
+    /* spot checks during the migration */
+    for (int j = 0; j <= i; j += 7919) {
+      first_loc f = {0, 0};
+      tidx_mem_lookup(m, hs[j], first_fn, &f);
+      bool removed = j < i && (j % RUN) % 3 == 0;
+      assert_int_equal(f.n, removed ? 0 : 1);
+      if (!removed) assert_int_equal(f.loc, TIDX_LOC(j / RUN, j % RUN));
+    }
+  }
+  for (int j = 0; j < N; j++) {
+    first_loc f = {0, 0};
+    tidx_mem_lookup(m, hs[j], first_fn, &f);
+    bool removed = j < N - RUN && (j % RUN) % 3 == 0;
+    assert_int_equal(f.n, removed ? 0 : 1);
+    if (!removed) assert_int_equal(f.loc, TIDX_LOC(j / RUN, j % RUN));
+  }
+  /* 16-byte slots at load <= 0.8 in the new table, plus the part of the
+   * old one not yet handed back */
+  assert_true(maxbytes <= (int64_t)N * 60);
+  tidx_mem_clear(m);
+  assert_int_equal(tidx_mem_count(m), 0);
+  first_loc f = {0, 0};
+  tidx_mem_lookup(m, hs[5], first_fn, &f);
+  assert_int_equal(f.n, 0);
+  free(hs);
+  tidx_mem_free(m);
+}
+
 static void test_mem_basics(void **state) {
   (void)state;
   tidx_mem *m;
@@ -713,6 +778,7 @@ int main(void) {
       cmocka_unit_test(test_key_normalisation),
       cmocka_unit_test(test_key_bytes_lists_multi),
       cmocka_unit_test(test_mem_basics),
+      cmocka_unit_test(test_mem_incremental_growth),
       cmocka_unit_test(test_mem_model),
       cmocka_unit_test(test_file_build_lookup),
       cmocka_unit_test(test_file_merge),
