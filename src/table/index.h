@@ -124,6 +124,10 @@ typedef bool (*tidx_live_fn)(void *arg, uint32_t slot);
 floe_status tidx_file_merge(const char *path, tidx_file *const *in, int nin,
                             tidx_live_fn live, void *arg, tidx_file **out,
                             floe_error *err);
+/* Prefetching for a batch of lookups: stage 0 fetches hash's directory
+ * word, stage 1 (later, once that word is cached) the bucket's entries.
+ * Issued a key or two ahead, the misses of several lookups overlap. */
+void tidx_file_prefetch(const tidx_file *f, uint64_t hash, int stage);
 int64_t tidx_file_rows(const tidx_file *f);
 /* Bytes of the map resident in RAM now (mincore) plus heap. */
 int64_t tidx_file_bytes(const tidx_file *f);

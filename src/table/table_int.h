@@ -301,6 +301,11 @@ floe_status tbl_fidx_reserve(floe_table *t, int n, floe_error *err);
 void tbl_lookup(const floe_table *t, uint64_t hash, tidx_visit_fn fn,
                 void *arg);
 
+/* Prefetches what tbl_lookup of hash will read: stage 0 the first lines
+ * (mem slots, file index directory words), stage 1 (issued later, once
+ * stage 0 landed) the file index entries. ix held. */
+void tbl_lookup_prefetch(const floe_table *t, uint64_t hash, int stage);
+
 /* Whether the committed row at loc exists and is not deleted (ix held).
  * *b / *f get its batch or file. */
 bool tbl_loc_live(const floe_table *t, uint64_t loc, tbl_batch **b,
