@@ -528,16 +528,10 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err) {
   pthread_mutex_unlock(&t->mu);
   pthread_mutex_unlock(&t->ix);
   tbl_drop_files(t, &drop);
-  if (ndropped) {
-    /* clearing is a memset of the whole table: outside the locks */
-    tidx_mem_clear(dropped[0]);
-    pthread_mutex_lock(&t->ix);
-    if (!t->spare_gen) {
-      t->spare_gen = dropped[0];
-      dropped[0] = NULL;
-    }
-    pthread_mutex_unlock(&t->ix);
-  }
+  /* No spare generation is kept for the next flush any more: the mem index
+   * grows without a stall (incremental migration), and an idle table the
+   * size of the last mem slice cost as much RAM as the live one. Freed
+   * outside the locks (unmapping tens of MiB). */
   for (int i = 0; i < ndropped; i++) tidx_mem_free(dropped[i]);
   fpin_free(&p);
   if (st)

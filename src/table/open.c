@@ -184,8 +184,12 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
     o->index_rows += tidx_mem_count(t->gen[g].m);
   }
   if (t->spare_gen) o->index_bytes += tidx_mem_bytes(t->spare_gen);
-  for (int i = 0; i < t->nfidx; i++) {
-    o->index_bytes += tidx_file_bytes(t->fidx[i]->f);
+  /* the file indexes' resident bytes (mincore over maps of up to hundreds
+   * of MiB) are counted after the locks: ingest commits wait for ix */
+  int nfx = t->nfidx;
+  tbl_fidx **fx = calloc((size_t)nfx + 1, sizeof *fx);
+  for (int i = 0; i < nfx && fx; i++) {
+    fx[i] = tbl_fidx_ref(t->fidx[i]);
     o->index_rows += tidx_file_rows(t->fidx[i]->f);
   }
   pthread_mutex_lock(&t->mu);
@@ -208,6 +212,11 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
   o->last_commit_ms = t->commit_wall_ms;
   pthread_mutex_unlock(&t->mu);
   pthread_mutex_unlock(&t->ix);
+  for (int i = 0; i < nfx && fx; i++) {
+    o->index_bytes += tidx_file_bytes(fx[i]->f);
+    tbl_fidx_unref(fx[i]);
+  }
+  free(fx);
   o->durable_lsn = floe_durable_lsn(t);
   pthread_mutex_lock(&t->mu);
   o->snapshots = t->nsnapshots;
