@@ -10,8 +10,11 @@
 
 #include "table/table_int.h"
 
-/* Merge the persisted indexes when there are more than this many. */
-#define MERGE_AT 8
+/* Merge persisted indexes once there are this many. Every lookup of a
+ * committed key probes each of them (a cache miss or two each in a big
+ * table), so few is better; merges are size-tiered (see pick_merge) so
+ * keeping them few does not rewrite the big one at every merge. */
+#define MERGE_AT 5
 
 typedef struct live_slots {
   int n;
@@ -32,13 +35,29 @@ static bool slot_live(void *arg, uint32_t slot) {
   return false;
 }
 
+/* The first of the newest indexes to merge (ix held): the newest run in
+ * which each older index holds at most twice the rows of all the newer
+ * ones together, at least two. Sizes stay geometric, so a table of N rows
+ * flushed F rows at a time keeps O(log(N / F)) indexes and rewrites each
+ * entry O(log(N / F)) times, instead of rewriting the whole index every
+ * few flushes (20M rows: 1-2 s of the maintenance thread's CPU each). */
+static int pick_merge(const floe_table *t) {
+  int n = t->nfidx, s = n - 1;
+  int64_t tail = tidx_file_rows(t->fidx[s]->f);
+  while (s > 0 && tidx_file_rows(t->fidx[s - 1]->f) <= 2 * tail) {
+    s--;
+    tail += tidx_file_rows(t->fidx[s]->f);
+  }
+  return s < n - 2 ? s : n - 2;
+}
+
 floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err) {
   pthread_mutex_lock(&t->ix);
-  int n = t->nfidx;
-  if (n < min_files || n < 2) {
+  if (t->nfidx < min_files || t->nfidx < 2) {
     pthread_mutex_unlock(&t->ix);
     return FLOE_OK;
   }
+  int first = pick_merge(t), n = t->nfidx - first;
   tbl_fidx **in = calloc((size_t)n, sizeof *in);
   tidx_file **tf = calloc((size_t)n, sizeof *tf);
   live_slots ls = {0, NULL};
@@ -51,7 +70,7 @@ floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err) {
   floe_status st = FLOE_OK;
   if (!in || !tf || !ls.v) st = ferr_nomem(err, (size_t)n * 8);
   for (int i = 0; i < n && !st; i++) {
-    in[i] = tbl_fidx_ref(t->fidx[i]);
+    in[i] = tbl_fidx_ref(t->fidx[first + i]);
     tf[i] = in[i]->f;
   }
   pthread_mutex_unlock(&t->ix);
@@ -81,24 +100,24 @@ floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err) {
       nx->unlink = true;
       tbl_fidx_unref(nx);
     } else {
+      /* the merged index takes the place of its inputs (oldest first:
+       * lookups visit newest first) */
       int k = 0;
+      bool placed = false;
       for (int i = 0; i < t->nfidx; i++) {
         bool merged = false;
         for (int j = 0; j < n && !merged; j++) merged = t->fidx[i] == in[j];
         if (merged) {
           t->fidx[i]->unlink = true;
           tbl_fidx_unref(t->fidx[i]);
+          if (!placed) t->fidx[k++] = nx;
+          placed = true;
         } else {
           t->fidx[k++] = t->fidx[i];
         }
       }
-      /* the merged index goes first: lookups visit newest first */
       t->nfidx = k;
-      st = tbl_fidx_push(t, nx, err);
-      if (!st) {
-        memmove(&t->fidx[1], &t->fidx[0], (size_t)k * sizeof *t->fidx);
-        t->fidx[0] = nx;
-      } else {
+      if (!placed) {
         nx->unlink = true;
         tbl_fidx_unref(nx);
       }
