@@ -652,7 +652,12 @@ floe_status floe_commit(floe_table *t, uint32_t xid, uint64_t commit_lsn,
       tbl_fidx_unref(t->fidx[i]);
     }
     t->nfidx = 0;
-    st = tidx_mem_new(t->cfg.batch_rows, &t->gen[0].m, err);
+    /* this commit's batches (ids given before the truncate) */
+    uint32_t base = t->next_id;
+    for (int i = 0; i < p.nrun; i++)
+      if (p.runs[i].id < base) base = p.runs[i].id;
+    st = tidx_mem_new_batches(t->cfg.batch_rows, base, t->cfg.batch_rows,
+                              &t->gen[0].m, err);
     if (!st) {
       t->gen[0].max_id = UINT32_MAX;
       t->ngen = 1;

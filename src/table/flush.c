@@ -90,7 +90,10 @@ static floe_status pin(floe_table *t, bool commit, fpin *p, floe_error *err) {
      * reuses its capacity instead of growing a new table by doubling */
     tidx_mem *m = t->spare_gen;
     t->spare_gen = NULL;
-    if (!m) FLOE_TRY(tidx_mem_new(t->cfg.batch_rows, &m, err));
+    /* batches made from now on have ids >= next_id */
+    if (!m)
+      FLOE_TRY(tidx_mem_new_batches(t->cfg.batch_rows, t->next_id,
+                                    t->cfg.batch_rows, &m, err));
     t->gen[t->ngen - 1].max_id = t->mem[t->nmem - 1]->id;
     t->gen[t->ngen].m = m;
     t->gen[t->ngen].max_id = UINT32_MAX;

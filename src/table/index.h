@@ -55,7 +55,18 @@ bool tkey_equal(const col_column *a, const int *akey, int64_t i,
 
 typedef struct tidx_mem tidx_mem;
 
+/* A table of 16-byte slots taking any location but UINT64_MAX, and
+ * returning exactly the entries whose 64-bit hash equals the one looked
+ * up. */
 floe_status tidx_mem_new(int64_t expected, tidx_mem **out, floe_error *err);
+/* A table of 8-byte slots for batch locations: TIDX_LOC(id, row) with
+ * id >= base_id, row < batch_rows (rounded up to a power of two, <= 2^24)
+ * and (id - base_id) * that + row < 2^32 - 1; other locations are refused
+ * (FLOE_ERANGE). A lookup also returns entries whose hash merely agrees
+ * with the one looked up in 32 mixed bits (callers compare key values). */
+floe_status tidx_mem_new_batches(int64_t expected, uint32_t base_id,
+                                 int64_t batch_rows, tidx_mem **out,
+                                 floe_error *err);
 void tidx_mem_free(tidx_mem *m);
 /* loc must not be TIDX_LOC(UINT32_MAX, UINT32_MAX) (the empty marker). */
 floe_status tidx_mem_insert(tidx_mem *m, uint64_t hash, uint64_t loc,
