@@ -114,7 +114,7 @@ static inline uint64_t tm_key(const tidx_mem *m, uint64_t hash) {
  * small integers) over the table; the top bits index it. */
 #define TM_FN(name) tmw_##name
 #define TM_SLOT tm_wslot
-#define TM_HOME(t, k) (((k) * TM_FIB) >> (t)->shift)
+#define TM_HOME(t, k) (((k)*TM_FIB) >> (t)->shift)
 #include "table/index_mem_impl.h"
 
 #define TM_FN(name) tmc_##name
@@ -275,8 +275,7 @@ static floe_status tm_unstorable(const tidx_mem *m, uint64_t loc,
 floe_status tidx_mem_insert(tidx_mem *m, uint64_t hash, uint64_t loc,
                             floe_error *err) {
   uint64_t v;
-  if (FLOE_UNLIKELY(!tm_encode(m, loc, &v)))
-    return tm_unstorable(m, loc, err);
+  if (FLOE_UNLIKELY(!tm_encode(m, loc, &v))) return tm_unstorable(m, loc, err);
   if (FLOE_UNLIKELY(m->count >= m->grow_at)) FLOE_TRY(tm_reserve(m, 1, err));
   if (m->compact)
     tmc_place(&m->cur, tm_key(m, hash), v);
@@ -308,8 +307,8 @@ floe_status tidx_mem_insert_run(tidx_mem *m, const uint64_t *hashes, int64_t n,
     tm_cslot *slots = t->slots;
     for (int64_t r = 0; r < n; r++) {
       if (r + AHEAD < n)
-        __builtin_prefetch(
-            &slots[tmc_home(t, tm_key(m, hashes[r + AHEAD]))], 1);
+        __builtin_prefetch(&slots[tmc_home(t, tm_key(m, hashes[r + AHEAD]))],
+                           1);
       tmc_place(t, tm_key(m, hashes[r]), v0 + (uint64_t)r);
     }
   } else {

@@ -654,8 +654,8 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
   if (!st) st = rebuild_index(t, covered, err);
   free(covered);
   if (!st) {
-    st = tidx_mem_new_batches(t->cfg.batch_rows, t->next_id,
-                              t->cfg.batch_rows, &t->gen[0].m, err);
+    st = tidx_mem_new_batches(t->cfg.batch_rows, t->next_id, t->cfg.batch_rows,
+                              &t->gen[0].m, err);
     t->gen[0].max_id = UINT32_MAX;
     if (!st) t->ngen = 1;
   }

@@ -249,11 +249,11 @@ floe_status floe_table_tick(floe_table *t, int64_t now_ms, int64_t *next_ms,
 }
 
 bool tbl_mem_hard_over(const floe_table *t, int64_t rows, int64_t bytes) {
-  int64_t hb = t->cfg.flush_bytes > INT64_MAX / 2 ? INT64_MAX
-                                                  : 2 * t->cfg.flush_bytes;
+  int64_t hb =
+      t->cfg.flush_bytes > INT64_MAX / 2 ? INT64_MAX : 2 * t->cfg.flush_bytes;
   if (t->cfg.memory_limit / 2 < hb) hb = t->cfg.memory_limit / 2;
-  int64_t hr = t->cfg.flush_rows > INT64_MAX / 2 ? INT64_MAX
-                                                 : 2 * t->cfg.flush_rows;
+  int64_t hr =
+      t->cfg.flush_rows > INT64_MAX / 2 ? INT64_MAX : 2 * t->cfg.flush_rows;
   /* never below one batch: a limit of 0 would flush a row at a time */
   return rows > t->cfg.batch_rows && (rows >= hr || bytes >= hb);
 }

@@ -75,7 +75,8 @@ static void run(bool with_ticker) {
   efx_open(f, 1);
   ticker k = {f->t, false, 0};
   pthread_t th;
-  if (with_ticker) assert_int_equal(pthread_create(&th, NULL, tick_main, &k), 0);
+  if (with_ticker)
+    assert_int_equal(pthread_create(&th, NULL, tick_main, &k), 0);
 
   /* value of row id: -1 = absent, else its n (v = "r<n>") */
   int32_t *val = malloc((size_t)NROWS * 2 * sizeof *val);
@@ -130,7 +131,9 @@ static void run(bool with_ticker) {
   floe_table_stats_get(f->t, &s);
   assert_int_equal(s.rows, want.n);
   assert_true(s.flushes > 0);
-  print_message("peak mem rows %lld bytes %lld, flushes %lld\n", (long long)peak_rows, (long long)peak_bytes, (long long)s.flushes);
+  print_message("peak mem rows %lld bytes %lld, flushes %lld\n",
+                (long long)peak_rows, (long long)peak_bytes,
+                (long long)s.flushes);
   EOK(floe_table_flush(f->t, E));
   assert_int_equal(check_view(f->t, &want, __func__), 0);
   eset_free(&want);

@@ -459,8 +459,7 @@ static void test_mem_compact(void **state) {
                    FLOE_ERANGE);
   uint64_t hs[4096];
   for (int i = 0; i < 4096; i++) hs[i] = fhash_u64((uint64_t)i);
-  assert_int_equal(tidx_mem_insert_run(m, hs, 4096, base, 1, &e),
-                   FLOE_ERANGE);
+  assert_int_equal(tidx_mem_insert_run(m, hs, 4096, base, 1, &e), FLOE_ERANGE);
   assert_int_equal(tidx_mem_count(m), 0);
   OK(tidx_mem_insert_run(m, hs, 4096, base + 5, 0, NULL));
   assert_false(tidx_mem_remove(m, hs[3], TIDX_LOC(base - 1, 3)));
