@@ -528,6 +528,7 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err) {
   }
   tbl_flist drop = {0, 0, NULL};
   tbl_sweep(t, &drop);
+  tbl_wake(t); /* ingest may wait for the mem slice to shrink */
   pthread_mutex_unlock(&t->mu);
   pthread_mutex_unlock(&t->ix);
   tbl_drop_files(t, &drop);

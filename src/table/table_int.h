@@ -338,10 +338,15 @@ floe_status tbl_housekeep(floe_table *t, floe_error *err);
  * flush thresholds, half of memory_limit) at which ingest stops adding. */
 bool tbl_mem_hard_over(const floe_table *t, int64_t rows, int64_t bytes);
 /* Back-pressure, called by the ingest thread after a commit (no lock held):
- * past the hard limit it waits for the maintenance pass in progress, then
- * flushes the mem slice itself when that did not bring it under. Takes
- * maint. */
+ * past the hard limit it waits until a flush brings the mem slice under it
+ * (woken through cv when a flush installs), and flushes the slice itself
+ * whenever maint is free (no maintenance pass in progress, or no
+ * maintenance thread at all). */
 floe_status tbl_backpressure(floe_table *t, floe_error *err);
+/* For long maintenance passes (maint held): flushes the mem slice (no
+ * Iceberg commit) when it is past the hard limit, so ingest waiting in
+ * tbl_backpressure need not wait for the whole pass. */
+void tbl_relieve(floe_table *t);
 /* Iceberg commits carry a summary key floe.commit-id = a fresh uuid, so a
  * commit that reported a failure can be looked for: tbl_commit_landed
  * refreshes the table and says whether a snapshot has id (an error when the

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "table/table_int.h"
 
@@ -258,30 +259,57 @@ bool tbl_mem_hard_over(const floe_table *t, int64_t rows, int64_t bytes) {
   return rows > t->cfg.batch_rows && (rows >= hr || bytes >= hb);
 }
 
-floe_status tbl_backpressure(floe_table *t, floe_error *err) {
+void tbl_relieve(floe_table *t) {
   pthread_mutex_lock(&t->mu);
   bool over = tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes);
   pthread_mutex_unlock(&t->mu);
-  if (!over) return FLOE_OK;
-  /* Waits for a maintenance pass in progress (most often the flush that
-   * the soft threshold started), then looks again: only when the mem
-   * slice is still over does this thread flush itself. */
-  pthread_mutex_lock(&t->maint);
-  pthread_mutex_lock(&t->mu);
-  over = tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes);
-  pthread_mutex_unlock(&t->mu);
-  floe_status st = FLOE_OK;
-  if (over) {
-    st = tbl_flush(t, false, err);
+  floe_error e;
+  /* an error is the next tick's to report (its flush fails the same way) */
+  if (over && tbl_flush(t, false, &e) == FLOE_OK) {
     pthread_mutex_lock(&t->mu);
     t->n_inline_flushes++;
     pthread_mutex_unlock(&t->mu);
-    /* without a maintenance thread nobody else merges the indexes a flush
-     * adds; every lookup visits each of them */
-    if (!st) st = tbl_index_merge(t, 2 * MERGE_AT, err);
   }
-  pthread_mutex_unlock(&t->maint);
-  return st ? ferr_prefix(err, st, "back-pressure") : FLOE_OK;
+}
+
+floe_status tbl_backpressure(floe_table *t, floe_error *err) {
+  pthread_mutex_lock(&t->mu);
+  while (tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes)) {
+    /* trylock under mu: never blocks, so the lock order (maint first)
+     * cannot deadlock */
+    if (pthread_mutex_trylock(&t->maint) == 0) {
+      pthread_mutex_unlock(&t->mu);
+      /* no maintenance pass in progress (or it just ended): flush here */
+      pthread_mutex_lock(&t->mu);
+      bool over = tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes);
+      pthread_mutex_unlock(&t->mu);
+      floe_status st = FLOE_OK;
+      if (over) {
+        st = tbl_flush(t, false, err);
+        pthread_mutex_lock(&t->mu);
+        t->n_inline_flushes++;
+        pthread_mutex_unlock(&t->mu);
+        /* without a maintenance thread nobody else merges the indexes a
+         * flush adds; every lookup visits each of them */
+        if (!st) st = tbl_index_merge(t, 2 * MERGE_AT, err);
+      }
+      pthread_mutex_unlock(&t->maint);
+      return st ? ferr_prefix(err, st, "back-pressure") : FLOE_OK;
+    }
+    /* a maintenance pass runs: its flush (or the relief flush a long
+     * compaction makes, tbl_relieve) wakes us when it installs; the timeout
+     * retries maint when the pass ends without flushing */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 5 * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&t->cv, &t->mu, &until);
+  }
+  pthread_mutex_unlock(&t->mu);
+  return FLOE_OK;
 }
 
 floe_status floe_table_flush(floe_table *t, floe_error *err) {
