@@ -43,8 +43,9 @@
 #define TM_SYNC_SLOTS ((uint64_t)1 << 12)
 /* Old slots migrated per entry inserted: the migration must end before the
  * new table (load 0.4 at the start) reaches 0.8, i.e. within 0.8 * oldcap
- * inserts; 4 per insert ends it within 0.25 * oldcap. */
-#define TM_MIGRATE_PER 4
+ * inserts; 8 per insert ends it within oldcap / 8, which keeps short the
+ * stretch during which both tables take RAM (1.5x the bytes). */
+#define TM_MIGRATE_PER 8
 /* Tables of at least this many bytes are mapped directly (zero pages on
  * demand, returned to the kernel on free or as a migration passes). */
 #define TM_MAP_BYTES ((size_t)1 << 20)
