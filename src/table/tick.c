@@ -272,14 +272,33 @@ void tbl_relieve(floe_table *t) {
   }
 }
 
+/* How long maint must stay free, the mem slice over the hard limit, before
+ * the ingest thread flushes it itself: a maintenance thread that ticks as
+ * floe_table_tick asks (at once, past the flush threshold) starts its flush
+ * well within that, and its flush is not charged to ingest. */
+#define BP_GRACE_MS 50
+
 floe_status tbl_backpressure(floe_table *t, floe_error *err) {
+  int64_t free_since = -1;
   pthread_mutex_lock(&t->mu);
   while (tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes)) {
     /* trylock under mu: never blocks, so the lock order (maint first)
      * cannot deadlock */
-    if (pthread_mutex_trylock(&t->maint) == 0) {
+    bool got = pthread_mutex_trylock(&t->maint) == 0;
+    if (got && free_since < 0) {
+      free_since = tbl_mono_ms();
+      got = false;
+      pthread_mutex_unlock(&t->maint);
+    } else if (got && tbl_mono_ms() - free_since < BP_GRACE_MS) {
+      got = false;
+      pthread_mutex_unlock(&t->maint);
+    } else if (!got) {
+      free_since = -1;
+    }
+    if (got) {
       pthread_mutex_unlock(&t->mu);
-      /* no maintenance pass in progress (or it just ended): flush here */
+      /* no maintenance pass for BP_GRACE_MS (no maintenance thread, or
+       * one that does not tick): flush here */
       pthread_mutex_lock(&t->mu);
       bool over = tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes);
       pthread_mutex_unlock(&t->mu);
