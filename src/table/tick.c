@@ -296,22 +296,15 @@ floe_status tbl_backpressure(floe_table *t, floe_error *err) {
       free_since = -1;
     }
     if (got) {
-      pthread_mutex_unlock(&t->mu);
       /* no maintenance pass for BP_GRACE_MS (no maintenance thread, or
-       * one that does not tick): flush here */
-      pthread_mutex_lock(&t->mu);
-      bool over = tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes);
+       * one that does not tick): flush here (the loop condition, checked
+       * under mu, says the slice is over the limit) */
+      t->n_inline_flushes++;
       pthread_mutex_unlock(&t->mu);
-      floe_status st = FLOE_OK;
-      if (over) {
-        st = tbl_flush(t, false, err);
-        pthread_mutex_lock(&t->mu);
-        t->n_inline_flushes++;
-        pthread_mutex_unlock(&t->mu);
-        /* without a maintenance thread nobody else merges the indexes a
-         * flush adds; every lookup visits each of them */
-        if (!st) st = tbl_index_merge(t, 2 * MERGE_AT, err);
-      }
+      floe_status st = tbl_flush(t, false, err);
+      /* without a maintenance thread nobody else merges the indexes a
+       * flush adds; every lookup visits each of them */
+      if (!st) st = tbl_index_merge(t, 2 * MERGE_AT, err);
       pthread_mutex_unlock(&t->maint);
       return st ? ferr_prefix(err, st, "back-pressure") : FLOE_OK;
     }
