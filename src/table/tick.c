@@ -272,10 +272,11 @@ void tbl_relieve(floe_table *t) {
   }
 }
 
-/* How long maint must stay free, the mem slice over the hard limit, before
- * the ingest thread flushes it itself: a maintenance thread that ticks as
- * floe_table_tick asks (at once, past the flush threshold) starts its flush
- * well within that, and its flush is not charged to ingest. */
+/* The ingest thread flushes the mem slice itself only when it is still over
+ * the hard limit and maint was free at two tries at least this far apart:
+ * a maintenance thread that ticks as floe_table_tick asks (at once, past
+ * the flush threshold) starts its flush well within that, and its flush is
+ * not charged to ingest. */
 #define BP_GRACE_MS 50
 
 floe_status tbl_backpressure(floe_table *t, floe_error *err) {
@@ -292,9 +293,11 @@ floe_status tbl_backpressure(floe_table *t, floe_error *err) {
     } else if (got && tbl_mono_ms() - free_since < BP_GRACE_MS) {
       got = false;
       pthread_mutex_unlock(&t->maint);
-    } else if (!got) {
-      free_since = -1;
     }
+    /* (free_since is not reset when maint is busy: a maintenance thread
+     * whose flushes fail would keep it busy now and then, and ingest must
+     * then get to flush, and report the error, instead of waiting for
+     * good) */
     if (got) {
       /* no maintenance pass for BP_GRACE_MS (no maintenance thread, or
        * one that does not tick): flush here (the loop condition, checked
