@@ -86,14 +86,11 @@ static floe_status pin(floe_table *t, bool commit, fpin *p, floe_error *err) {
   else
     p->newgen = t->nmem > 0;
   if (p->newgen) {
-    /* the generation the last flush dropped, cleared: a steady mem slice
-     * reuses its capacity instead of growing a new table by doubling */
-    tidx_mem *m = t->spare_gen;
-    t->spare_gen = NULL;
-    /* batches made from now on have ids >= next_id */
-    if (!m)
-      FLOE_TRY(tidx_mem_new_batches(t->cfg.batch_rows, t->next_id,
-                                    t->cfg.batch_rows, &m, err));
+    /* a small table: it grows incrementally (index_mem.c), no commit
+     * pays for a doubling. Batches made from now on have ids >= next_id */
+    tidx_mem *m = NULL;
+    FLOE_TRY(tidx_mem_new_batches(t->cfg.batch_rows, t->next_id,
+                                  t->cfg.batch_rows, &m, err));
     t->gen[t->ngen - 1].max_id = t->mem[t->nmem - 1]->id;
     t->gen[t->ngen].m = m;
     t->gen[t->ngen].max_id = UINT32_MAX;

@@ -92,7 +92,6 @@ static void table_destroy(floe_table *t) {
   for (int i = 0; i < t->nmoving; i++) free(t->moving[i]);
   free(t->moving);
   for (int i = 0; i < t->ngen; i++) tidx_mem_free(t->gen[i].m);
-  tidx_mem_free(t->spare_gen);
   for (int i = 0; i < t->nfidx; i++) tbl_fidx_unref(t->fidx[i]);
   free(t->fidx);
   tbl_schema_unref(t->schema);
@@ -183,7 +182,6 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
     o->index_bytes += tidx_mem_bytes(t->gen[g].m);
     o->index_rows += tidx_mem_count(t->gen[g].m);
   }
-  if (t->spare_gen) o->index_bytes += tidx_mem_bytes(t->spare_gen);
   /* the file indexes' resident bytes (mincore over maps of up to hundreds
    * of MiB) are counted after the locks: ingest commits wait for ix */
   int nfx = t->nfidx;

@@ -250,7 +250,6 @@ struct floe_table {
   /* ---- index (ix) ---- */
   int ngen;
   tbl_mgen gen[8];
-  tidx_mem *spare_gen; /* an empty generation kept for the next flush */
   int nfidx, capfidx;
   tbl_fidx **fidx;
   uint32_t next_id, next_slot;
