@@ -217,9 +217,9 @@ static floe_status convert_all(floe_table *t, const tbl_schema *s, conv *c,
     c->old = calloc((size_t)nold + 1, sizeof *c->old);
     if (!c->chash || !c->ophash || !c->segidx || !c->old)
       return ferr_nomem(err, 64);
-    FLOE_TRY(tidx_mem_new(t->mem_rows > t->cfg.batch_rows ? t->mem_rows
-                                                          : t->cfg.batch_rows,
-                          &c->gen, err));
+    FLOE_TRY(tidx_mem_new_batches(
+        t->mem_rows > t->cfg.batch_rows ? t->mem_rows : t->cfg.batch_rows,
+        t->nmem ? t->mem[0]->id : t->next_id, t->cfg.batch_rows, &c->gen, err));
     /* the data files: read back, every row hashed anew (a table without a
      * key has no cheaper way to know its rows' new identities) */
     FLOE_TRY(tbl_index_files(t, s, t->files, t->nfiles, &c->fidx, err));

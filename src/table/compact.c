@@ -16,7 +16,10 @@
  *            file, for the next regular commit to write as its DV
  *
  * Ingest never waits: deletes keep landing on the old files (copy-on-write)
- * while the pass runs and move over at install. Regular commits wait for
+ * while the pass runs and move over at install; when the mem slice reaches
+ * the back-pressure limit meanwhile, the rewrite loop flushes it
+ * (tbl_relieve: a flush without Iceberg commit touches no file of the
+ * pass). Regular commits wait for
  * the pass (both hold maint), so durable_lsn lags by its duration.
  */
 #include <inttypes.h>
@@ -203,6 +206,9 @@ static floe_status rewrite(floe_table *t, const tbl_schema *s, const cpin *p,
       st = pq_writer_write(w.w, b, err);
     }
     col_batch_free(b);
+    /* a rewrite of millions of rows takes seconds: the mem slice must not
+     * wait for it (back-pressure would stall ingest that long) */
+    if (!st) tbl_relieve(t);
   }
   if (!st && got != total)
     st = ferr_corrupt(err, "compaction read %lld rows, expected %lld",

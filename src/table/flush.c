@@ -86,11 +86,11 @@ static floe_status pin(floe_table *t, bool commit, fpin *p, floe_error *err) {
   else
     p->newgen = t->nmem > 0;
   if (p->newgen) {
-    /* the generation the last flush dropped, cleared: a steady mem slice
-     * reuses its capacity instead of growing a new table by doubling */
-    tidx_mem *m = t->spare_gen;
-    t->spare_gen = NULL;
-    if (!m) FLOE_TRY(tidx_mem_new(t->cfg.batch_rows, &m, err));
+    /* a small table: it grows incrementally (index_mem.c), no commit
+     * pays for a doubling. Batches made from now on have ids >= next_id */
+    tidx_mem *m = NULL;
+    FLOE_TRY(tidx_mem_new_batches(t->cfg.batch_rows, t->next_id,
+                                  t->cfg.batch_rows, &m, err));
     t->gen[t->ngen - 1].max_id = t->mem[t->nmem - 1]->id;
     t->gen[t->ngen].m = m;
     t->gen[t->ngen].max_id = UINT32_MAX;
@@ -525,19 +525,14 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err) {
   }
   tbl_flist drop = {0, 0, NULL};
   tbl_sweep(t, &drop);
+  tbl_wake(t); /* ingest may wait for the mem slice to shrink */
   pthread_mutex_unlock(&t->mu);
   pthread_mutex_unlock(&t->ix);
   tbl_drop_files(t, &drop);
-  if (ndropped) {
-    /* clearing is a memset of the whole table: outside the locks */
-    tidx_mem_clear(dropped[0]);
-    pthread_mutex_lock(&t->ix);
-    if (!t->spare_gen) {
-      t->spare_gen = dropped[0];
-      dropped[0] = NULL;
-    }
-    pthread_mutex_unlock(&t->ix);
-  }
+  /* No spare generation is kept for the next flush any more: the mem index
+   * grows without a stall (incremental migration), and an idle table the
+   * size of the last mem slice cost as much RAM as the live one. Freed
+   * outside the locks (unmapping tens of MiB). */
   for (int i = 0; i < ndropped; i++) tidx_mem_free(dropped[i]);
   fpin_free(&p);
   if (st)

@@ -55,7 +55,18 @@ bool tkey_equal(const col_column *a, const int *akey, int64_t i,
 
 typedef struct tidx_mem tidx_mem;
 
+/* A table of 16-byte slots taking any location but UINT64_MAX, and
+ * returning exactly the entries whose 64-bit hash equals the one looked
+ * up. */
 floe_status tidx_mem_new(int64_t expected, tidx_mem **out, floe_error *err);
+/* A table of 8-byte slots for batch locations: TIDX_LOC(id, row) with
+ * id >= base_id, row < batch_rows (rounded up to a power of two, <= 2^24)
+ * and (id - base_id) * that + row < 2^32 - 1; other locations are refused
+ * (FLOE_ERANGE). A lookup also returns entries whose hash merely agrees
+ * with the one looked up in 32 mixed bits (callers compare key values). */
+floe_status tidx_mem_new_batches(int64_t expected, uint32_t base_id,
+                                 int64_t batch_rows, tidx_mem **out,
+                                 floe_error *err);
 void tidx_mem_free(tidx_mem *m);
 /* loc must not be TIDX_LOC(UINT32_MAX, UINT32_MAX) (the empty marker). */
 floe_status tidx_mem_insert(tidx_mem *m, uint64_t hash, uint64_t loc,
@@ -72,6 +83,8 @@ bool tidx_mem_remove(tidx_mem *m, uint64_t hash, uint64_t loc);
 typedef int (*tidx_visit_fn)(void *arg, uint64_t loc);
 void tidx_mem_lookup(const tidx_mem *m, uint64_t hash, tidx_visit_fn fn,
                      void *arg);
+/* Prefetches the first slot a lookup of hash reads (batching lookups). */
+void tidx_mem_prefetch(const tidx_mem *m, uint64_t hash);
 void tidx_mem_clear(tidx_mem *m);
 int64_t tidx_mem_count(const tidx_mem *m);
 int64_t tidx_mem_bytes(const tidx_mem *m);
@@ -122,6 +135,10 @@ typedef bool (*tidx_live_fn)(void *arg, uint32_t slot);
 floe_status tidx_file_merge(const char *path, tidx_file *const *in, int nin,
                             tidx_live_fn live, void *arg, tidx_file **out,
                             floe_error *err);
+/* Prefetching for a batch of lookups: stage 0 fetches hash's directory
+ * word, stage 1 (later, once that word is cached) the bucket's entries.
+ * Issued a key or two ahead, the misses of several lookups overlap. */
+void tidx_file_prefetch(const tidx_file *f, uint64_t hash, int stage);
 int64_t tidx_file_rows(const tidx_file *f);
 /* Bytes of the map resident in RAM now (mincore) plus heap. */
 int64_t tidx_file_bytes(const tidx_file *f);

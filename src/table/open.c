@@ -178,7 +178,6 @@ static void table_destroy(floe_table *t) {
   for (int i = 0; i < t->nmoving; i++) free(t->moving[i]);
   free(t->moving);
   for (int i = 0; i < t->ngen; i++) tidx_mem_free(t->gen[i].m);
-  tidx_mem_free(t->spare_gen);
   for (int i = 0; i < t->nfidx; i++) tbl_fidx_unref(t->fidx[i]);
   free(t->fidx);
   tbl_schema_unref(t->schema);
@@ -270,9 +269,12 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
     o->index_bytes += tidx_mem_bytes(t->gen[g].m);
     o->index_rows += tidx_mem_count(t->gen[g].m);
   }
-  if (t->spare_gen) o->index_bytes += tidx_mem_bytes(t->spare_gen);
-  for (int i = 0; i < t->nfidx; i++) {
-    o->index_bytes += tidx_file_bytes(t->fidx[i]->f);
+  /* the file indexes' resident bytes (mincore over maps of up to hundreds
+   * of MiB) are counted after the locks: ingest commits wait for ix */
+  int nfx = t->nfidx;
+  tbl_fidx **fx = calloc((size_t)nfx + 1, sizeof *fx);
+  for (int i = 0; i < nfx && fx; i++) {
+    fx[i] = tbl_fidx_ref(t->fidx[i]);
     o->index_rows += tidx_file_rows(t->fidx[i]->f);
   }
   pthread_mutex_lock(&t->mu);
@@ -295,6 +297,11 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
   o->last_commit_ms = t->commit_wall_ms;
   pthread_mutex_unlock(&t->mu);
   pthread_mutex_unlock(&t->ix);
+  for (int i = 0; i < nfx && fx; i++) {
+    o->index_bytes += tidx_file_bytes(fx[i]->f);
+    tbl_fidx_unref(fx[i]);
+  }
+  free(fx);
   o->durable_lsn = floe_durable_lsn(t);
   pthread_mutex_lock(&t->mu);
   o->snapshots = t->nsnapshots;
@@ -733,7 +740,8 @@ floe_status floe_table_open(const floe_table_ref *ref, const floe_column *cols,
   if (!st) st = rebuild_index(t, covered, err);
   free(covered);
   if (!st) {
-    st = tidx_mem_new(t->cfg.batch_rows, &t->gen[0].m, err);
+    st = tidx_mem_new_batches(t->cfg.batch_rows, t->next_id, t->cfg.batch_rows,
+                              &t->gen[0].m, err);
     t->gen[0].max_id = UINT32_MAX;
     if (!st) t->ngen = 1;
   }

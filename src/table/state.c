@@ -290,6 +290,13 @@ void tbl_lookup(const floe_table *t, uint64_t hash, tidx_visit_fn fn,
     tidx_file_lookup(t->fidx[i]->f, hash, visit_stop, &w);
 }
 
+void tbl_lookup_prefetch(const floe_table *t, uint64_t hash, int stage) {
+  if (stage == 0)
+    for (int g = 0; g < t->ngen; g++) tidx_mem_prefetch(t->gen[g].m, hash);
+  for (int i = 0; i < t->nfidx; i++)
+    tidx_file_prefetch(t->fidx[i]->f, hash, stage);
+}
+
 bool tbl_loc_live(const floe_table *t, uint64_t loc, tbl_batch **b,
                   tbl_file **f) {
   uint32_t id = TIDX_LOC_ID(loc);

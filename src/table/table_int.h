@@ -255,7 +255,6 @@ struct floe_table {
   /* ---- index (ix) ---- */
   int ngen;
   tbl_mgen gen[8];
-  tidx_mem *spare_gen; /* an empty generation kept for the next flush */
   int nfidx, capfidx;
   tbl_fidx **fidx;
   uint32_t next_id, next_slot;
@@ -283,7 +282,8 @@ struct floe_table {
 
   /* ---- counters (mu) ---- */
   int64_t n_commits, n_flushes, n_compactions, n_changes;
-  int64_t nsnapshots; /* Iceberg snapshots kept, after the last commit */
+  int64_t n_inline_flushes; /* flushes the ingest thread made (back-pressure) */
+  int64_t nsnapshots;       /* Iceberg snapshots kept, after the last commit */
 };
 
 void tbl_table_unref(floe_table *t);
@@ -305,6 +305,11 @@ floe_status tbl_fidx_reserve(floe_table *t, int n, floe_error *err);
  * file indexes). ix held. */
 void tbl_lookup(const floe_table *t, uint64_t hash, tidx_visit_fn fn,
                 void *arg);
+
+/* Prefetches what tbl_lookup of hash will read: stage 0 the first lines
+ * (mem slots, file index directory words), stage 1 (issued later, once
+ * stage 0 landed) the file index entries. ix held. */
+void tbl_lookup_prefetch(const floe_table *t, uint64_t hash, int stage);
 
 /* Whether the committed row at loc exists and is not deleted (ix held).
  * *b / *f get its batch or file. */
@@ -340,6 +345,19 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err);
 floe_status tbl_compact(floe_table *t, int force, floe_error *err);
 floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err);
 floe_status tbl_housekeep(floe_table *t, floe_error *err);
+/* Whether a mem slice of rows / bytes is past the hard limit (twice the
+ * flush thresholds, half of memory_limit) at which ingest stops adding. */
+bool tbl_mem_hard_over(const floe_table *t, int64_t rows, int64_t bytes);
+/* Back-pressure, called by the ingest thread after a commit (no lock held):
+ * past the hard limit it waits until a flush brings the mem slice under it
+ * (woken through cv when a flush installs), and flushes the slice itself
+ * whenever maint is free (no maintenance pass in progress, or no
+ * maintenance thread at all). */
+floe_status tbl_backpressure(floe_table *t, floe_error *err);
+/* For long maintenance passes (maint held): flushes the mem slice (no
+ * Iceberg commit) when it is past the hard limit, so ingest waiting in
+ * tbl_backpressure need not wait for the whole pass. */
+void tbl_relieve(floe_table *t);
 /* Iceberg commits carry a summary key floe.commit-id = a fresh uuid, so a
  * commit that reported a failure can be looked for: tbl_commit_landed
  * refreshes the table and says whether a snapshot has id (an error when the

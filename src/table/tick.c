@@ -7,11 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "table/table_int.h"
 
-/* Merge the persisted indexes when there are more than this many. */
-#define MERGE_AT 8
+/* Merge persisted indexes once there are this many. Every lookup of a
+ * committed key probes each of them (a cache miss or two each in a big
+ * table), so few is better; merges are size-tiered (see pick_merge) so
+ * keeping them few does not rewrite the big one at every merge. */
+#define MERGE_AT 5
 
 typedef struct live_slots {
   int n;
@@ -32,13 +36,29 @@ static bool slot_live(void *arg, uint32_t slot) {
   return false;
 }
 
+/* The first of the newest indexes to merge (ix held): the newest run in
+ * which each older index holds at most twice the rows of all the newer
+ * ones together, at least two. Sizes stay geometric, so a table of N rows
+ * flushed F rows at a time keeps O(log(N / F)) indexes and rewrites each
+ * entry O(log(N / F)) times, instead of rewriting the whole index every
+ * few flushes (20M rows: 1-2 s of the maintenance thread's CPU each). */
+static int pick_merge(const floe_table *t) {
+  int n = t->nfidx, s = n - 1;
+  int64_t tail = tidx_file_rows(t->fidx[s]->f);
+  while (s > 0 && tidx_file_rows(t->fidx[s - 1]->f) <= 2 * tail) {
+    s--;
+    tail += tidx_file_rows(t->fidx[s]->f);
+  }
+  return s < n - 2 ? s : n - 2;
+}
+
 floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err) {
   pthread_mutex_lock(&t->ix);
-  int n = t->nfidx;
-  if (n < min_files || n < 2) {
+  if (t->nfidx < min_files || t->nfidx < 2) {
     pthread_mutex_unlock(&t->ix);
     return FLOE_OK;
   }
+  int first = pick_merge(t), n = t->nfidx - first;
   tbl_fidx **in = calloc((size_t)n, sizeof *in);
   tidx_file **tf = calloc((size_t)n, sizeof *tf);
   live_slots ls = {0, NULL};
@@ -51,7 +71,7 @@ floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err) {
   floe_status st = FLOE_OK;
   if (!in || !tf || !ls.v) st = ferr_nomem(err, (size_t)n * 8);
   for (int i = 0; i < n && !st; i++) {
-    in[i] = tbl_fidx_ref(t->fidx[i]);
+    in[i] = tbl_fidx_ref(t->fidx[first + i]);
     tf[i] = in[i]->f;
   }
   pthread_mutex_unlock(&t->ix);
@@ -81,24 +101,24 @@ floe_status tbl_index_merge(floe_table *t, int min_files, floe_error *err) {
       nx->unlink = true;
       tbl_fidx_unref(nx);
     } else {
+      /* the merged index takes the place of its inputs (oldest first:
+       * lookups visit newest first) */
       int k = 0;
+      bool placed = false;
       for (int i = 0; i < t->nfidx; i++) {
         bool merged = false;
         for (int j = 0; j < n && !merged; j++) merged = t->fidx[i] == in[j];
         if (merged) {
           t->fidx[i]->unlink = true;
           tbl_fidx_unref(t->fidx[i]);
+          if (!placed) t->fidx[k++] = nx;
+          placed = true;
         } else {
           t->fidx[k++] = t->fidx[i];
         }
       }
-      /* the merged index goes first: lookups visit newest first */
       t->nfidx = k;
-      st = tbl_fidx_push(t, nx, err);
-      if (!st) {
-        memmove(&t->fidx[1], &t->fidx[0], (size_t)k * sizeof *t->fidx);
-        t->fidx[0] = nx;
-      } else {
+      if (!placed) {
         nx->unlink = true;
         tbl_fidx_unref(nx);
       }
@@ -227,6 +247,84 @@ floe_status floe_table_tick(floe_table *t, int64_t now_ms, int64_t *next_ms,
   }
   pthread_mutex_unlock(&t->maint);
   return st;
+}
+
+bool tbl_mem_hard_over(const floe_table *t, int64_t rows, int64_t bytes) {
+  int64_t hb =
+      t->cfg.flush_bytes > INT64_MAX / 2 ? INT64_MAX : 2 * t->cfg.flush_bytes;
+  if (t->cfg.memory_limit / 2 < hb) hb = t->cfg.memory_limit / 2;
+  int64_t hr =
+      t->cfg.flush_rows > INT64_MAX / 2 ? INT64_MAX : 2 * t->cfg.flush_rows;
+  /* never below one batch: a limit of 0 would flush a row at a time */
+  return rows > t->cfg.batch_rows && (rows >= hr || bytes >= hb);
+}
+
+void tbl_relieve(floe_table *t) {
+  pthread_mutex_lock(&t->mu);
+  bool over = tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes);
+  pthread_mutex_unlock(&t->mu);
+  floe_error e;
+  /* an error is the next tick's to report (its flush fails the same way) */
+  if (over && tbl_flush(t, false, &e) == FLOE_OK) {
+    pthread_mutex_lock(&t->mu);
+    t->n_inline_flushes++;
+    pthread_mutex_unlock(&t->mu);
+  }
+}
+
+/* The ingest thread flushes the mem slice itself only when it is still over
+ * the hard limit and maint was free at two tries at least this far apart:
+ * a maintenance thread that ticks as floe_table_tick asks (at once, past
+ * the flush threshold) starts its flush well within that, and its flush is
+ * not charged to ingest. */
+#define BP_GRACE_MS 50
+
+floe_status tbl_backpressure(floe_table *t, floe_error *err) {
+  int64_t free_since = -1;
+  pthread_mutex_lock(&t->mu);
+  while (tbl_mem_hard_over(t, t->mem_rows, t->mem_bytes)) {
+    /* trylock under mu: never blocks, so the lock order (maint first)
+     * cannot deadlock */
+    bool got = pthread_mutex_trylock(&t->maint) == 0;
+    if (got && free_since < 0) {
+      free_since = tbl_mono_ms();
+      got = false;
+      pthread_mutex_unlock(&t->maint);
+    } else if (got && tbl_mono_ms() - free_since < BP_GRACE_MS) {
+      got = false;
+      pthread_mutex_unlock(&t->maint);
+    }
+    /* (free_since is not reset when maint is busy: a maintenance thread
+     * whose flushes fail would keep it busy now and then, and ingest must
+     * then get to flush, and report the error, instead of waiting for
+     * good) */
+    if (got) {
+      /* no maintenance pass for BP_GRACE_MS (no maintenance thread, or
+       * one that does not tick): flush here (the loop condition, checked
+       * under mu, says the slice is over the limit) */
+      t->n_inline_flushes++;
+      pthread_mutex_unlock(&t->mu);
+      floe_status st = tbl_flush(t, false, err);
+      /* without a maintenance thread nobody else merges the indexes a
+       * flush adds; every lookup visits each of them */
+      if (!st) st = tbl_index_merge(t, 2 * MERGE_AT, err);
+      pthread_mutex_unlock(&t->maint);
+      return st ? ferr_prefix(err, st, "back-pressure") : FLOE_OK;
+    }
+    /* a maintenance pass runs: its flush (or the relief flush a long
+     * compaction makes, tbl_relieve) wakes us when it installs; the timeout
+     * retries maint when the pass ends without flushing */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 5 * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&t->cv, &t->mu, &until);
+  }
+  pthread_mutex_unlock(&t->mu);
+  return FLOE_OK;
 }
 
 floe_status floe_table_flush(floe_table *t, floe_error *err) {

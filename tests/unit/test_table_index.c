@@ -326,6 +326,149 @@ static void test_mem_model(void **state) {
   run_mem_model(4, 0, 3000);   /* one hash for everything */
 }
 
+typedef struct first_loc {
+  int n;
+  uint64_t loc;
+} first_loc;
+
+static int first_fn(void *arg, uint64_t loc) {
+  first_loc *f = arg;
+  f->n++;
+  f->loc = loc;
+  return 0;
+}
+
+/* A table grown well past the sizes that migrate in one step (and past the
+ * mapped-table size): inserts in runs, removals of every third entry while
+ * migrations are in progress, and every entry looked up at the end, each
+ * found exactly once (in the new table or the old one, never both). */
+static void test_mem_incremental_growth(void **state) {
+  (void)state;
+  enum { N = 400000, RUN = 1000 };
+  tidx_mem *m;
+  OK(tidx_mem_new(0, &m, NULL));
+  uint64_t *hs = malloc((size_t)N * sizeof *hs);
+  assert_non_null(hs);
+  for (int i = 0; i < N; i++) hs[i] = fhash_u64((uint64_t)i);
+  int64_t maxbytes = 0, live = 0;
+  for (int i = 0; i < N; i += RUN) {
+    OK(tidx_mem_insert_run(m, hs + i, RUN, (uint32_t)(i / RUN), 0, NULL));
+    live += RUN;
+    /* remove every third entry of the previous run (its rows may sit in
+     * the old table or the new one) */
+    if (i >= RUN)
+      for (int j = i - RUN; j < i; j += 3) {
+        assert_true(tidx_mem_remove(m, hs[j], TIDX_LOC((j / RUN), j % RUN)));
+        live--;
+      }
+    assert_int_equal(tidx_mem_count(m), live);
+    if (tidx_mem_bytes(m) > maxbytes) maxbytes = tidx_mem_bytes(m);
+    /* spot checks during the migration */
+    for (int j = 0; j <= i; j += 7919) {
+      first_loc f = {0, 0};
+      tidx_mem_lookup(m, hs[j], first_fn, &f);
+      bool removed = j < i && (j % RUN) % 3 == 0;
+      assert_int_equal(f.n, removed ? 0 : 1);
+      if (!removed) assert_int_equal(f.loc, TIDX_LOC(j / RUN, j % RUN));
+    }
+  }
+  for (int j = 0; j < N; j++) {
+    first_loc f = {0, 0};
+    tidx_mem_lookup(m, hs[j], first_fn, &f);
+    bool removed = j < N - RUN && (j % RUN) % 3 == 0;
+    assert_int_equal(f.n, removed ? 0 : 1);
+    if (!removed) assert_int_equal(f.loc, TIDX_LOC(j / RUN, j % RUN));
+  }
+  /* 16-byte slots at load <= 0.8 in the new table, plus the part of the
+   * old one not yet handed back */
+  assert_true(maxbytes <= (int64_t)N * 60);
+  tidx_mem_clear(m);
+  assert_int_equal(tidx_mem_count(m), 0);
+  first_loc f = {0, 0};
+  tidx_mem_lookup(m, hs[5], first_fn, &f);
+  assert_int_equal(f.n, 0);
+  free(hs);
+  tidx_mem_free(m);
+}
+
+/* The compact layout (8-byte slots, batch locations packed against a base
+ * id): the same model as run_mem_model, with batch locations; a lookup may
+ * return extra candidates whose hash agrees in 32 mixed bits only, which
+ * the model tells apart (the engine compares key values). Also: locations
+ * outside the generation are refused, and the table takes about half the
+ * bytes of the wide one. */
+static void test_mem_compact(void **state) {
+  (void)state;
+  enum { BR = 64, CAP = 30000 };
+  const uint32_t base = 1000;
+  for (int pass = 0; pass < 3; pass++) {
+    int hbits = pass == 0 ? 64 : pass == 1 ? 12 : 2;
+    uint64_t hmask = hbits >= 64 ? UINT64_MAX : (((uint64_t)1 << hbits) - 1);
+    uint64_t rs = 77 + (uint64_t)pass;
+    tidx_mem *m;
+    OK(tidx_mem_new_batches(0, base, BR, &m, NULL));
+    model_ent *mod = malloc((size_t)CAP * sizeof *mod);
+    assert_non_null(mod);
+    int n = 0;
+    uint64_t next = 0;
+    int ops = pass == 2 ? 6000 : 80000;
+    for (int op = 0; op < ops; op++) {
+      uint64_t r = rng_next(&rs) % 100;
+      if (r < 55 && n < CAP) {
+        uint64_t h = rng_next(&rs) & hmask;
+        uint64_t loc = TIDX_LOC(base + (uint32_t)(next / BR), next % BR);
+        next++;
+        OK(tidx_mem_insert(m, h, loc, NULL));
+        mod[n].hash = h;
+        mod[n].loc = loc;
+        n++;
+      } else if (r < 80 && n > 0) {
+        int i = (int)(rng_next(&rs) % (uint64_t)n);
+        assert_true(tidx_mem_remove(m, mod[i].hash, mod[i].loc));
+        assert_false(tidx_mem_remove(m, mod[i].hash, mod[i].loc));
+        mod[i] = mod[--n];
+      } else if (n > 0) {
+        uint64_t h = mod[rng_next(&rs) % (uint64_t)n].hash;
+        collect c = {.n = 0};
+        tidx_mem_lookup(m, h, collect_fn, &c);
+        int want = 0, got = 0;
+        for (int i = 0; i < n; i++) want += mod[i].hash == h;
+        /* every returned location is a live entry; those of hash h are
+         * exactly the model's */
+        for (int j = 0; j < c.n; j++) {
+          int i = 0;
+          while (i < n && mod[i].loc != c.locs[j]) i++;
+          assert_true(i < n);
+          got += mod[i].hash == h;
+        }
+        assert_int_equal(got, want);
+      }
+      assert_int_equal(tidx_mem_count(m), n);
+    }
+    free(mod);
+    tidx_mem_free(m);
+  }
+  tidx_mem *m;
+  floe_error e;
+  OK(tidx_mem_new_batches(1000, base, 4096, &m, NULL));
+  assert_int_equal(tidx_mem_insert(m, 1, TIDX_LOC(base - 1, 0), &e),
+                   FLOE_ERANGE);
+  assert_int_equal(tidx_mem_insert(m, 1, TIDX_LOC(base, 4096), &e),
+                   FLOE_ERANGE);
+  assert_int_equal(tidx_mem_insert(m, 1, TIDX_LOC(base + (1u << 20), 0), &e),
+                   FLOE_ERANGE);
+  uint64_t hs[4096];
+  for (int i = 0; i < 4096; i++) hs[i] = fhash_u64((uint64_t)i);
+  assert_int_equal(tidx_mem_insert_run(m, hs, 4096, base, 1, &e), FLOE_ERANGE);
+  assert_int_equal(tidx_mem_count(m), 0);
+  OK(tidx_mem_insert_run(m, hs, 4096, base + 5, 0, NULL));
+  assert_false(tidx_mem_remove(m, hs[3], TIDX_LOC(base - 1, 3)));
+  assert_true(tidx_mem_remove(m, hs[3], TIDX_LOC(base + 5, 3)));
+  /* 8 bytes a slot at load <= 0.8 */
+  assert_true(tidx_mem_bytes(m) <= 4096 * 20 + 256);
+  tidx_mem_free(m);
+}
+
 static void test_mem_basics(void **state) {
   (void)state;
   tidx_mem *m;
@@ -713,6 +856,8 @@ int main(void) {
       cmocka_unit_test(test_key_normalisation),
       cmocka_unit_test(test_key_bytes_lists_multi),
       cmocka_unit_test(test_mem_basics),
+      cmocka_unit_test(test_mem_compact),
+      cmocka_unit_test(test_mem_incremental_growth),
       cmocka_unit_test(test_mem_model),
       cmocka_unit_test(test_file_build_lookup),
       cmocka_unit_test(test_file_merge),
