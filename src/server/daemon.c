@@ -761,10 +761,14 @@ floe_status dmn_run_source(dmn_daemon *d, floe_error *err) {
 
 /* ---- the maintenance thread ---- */
 
-/* Flushes one table or (qname "") every table; j->lsn = lowest durable. */
+/* Flushes one table or (qname "") every table; j->lsn = lowest durable,
+ * j->snapshot_id = the one table's snapshot (-1 for every table: there is
+ * no single one). */
 static floe_status job_flush(dmn_daemon *d, void *src, dmn_job *j) {
+  j->snapshot_id = -1;
   if (j->table[0]) {
-    return d->ops->flush(src, j->schema, j->table, &j->lsn, &j->err);
+    return d->ops->flush(src, j->schema, j->table, &j->lsn, &j->snapshot_id,
+                         &j->err);
   }
   farena a;
   farena_init(&a, 8192, 0);
@@ -776,7 +780,8 @@ static floe_status job_flush(dmn_daemon *d, void *src, dmn_job *j) {
     if (dmn_table_name_parse(ss.tables[i].name, s, t, &j->err) != FLOE_OK)
       continue;
     uint64_t lsn = 0;
-    floe_status fs = d->ops->flush(src, s, t, &lsn, &j->err);
+    int64_t snap;
+    floe_status fs = d->ops->flush(src, s, t, &lsn, &snap, &j->err);
     if (fs == FLOE_ENOTFOUND) continue; /* dropped meanwhile */
     if (fs != FLOE_OK) {
       st = ferr_prefix(&j->err, fs, "table %s", ss.tables[i].name);
@@ -814,9 +819,10 @@ static void job_relieve(dmn_daemon *d, void *src, dmn_job *j) {
       ts->memory_bytes = 0;
       if (dmn_table_name_parse(ts->name, s, t, &j->err) != FLOE_OK) continue;
       uint64_t lsn;
+      int64_t snap;
       floe_error e2;
       flog_write(d->log, FLOG_DEBUG, "memory: flushing %s", ts->name);
-      if (d->ops->flush(src, s, t, &lsn, &e2) == FLOE_OK)
+      if (d->ops->flush(src, s, t, &lsn, &snap, &e2) == FLOE_OK)
         flushed++;
       else
         flog_write(d->log, FLOG_WARN, "memory: flush of %s failed: %s",

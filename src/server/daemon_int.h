@@ -45,6 +45,7 @@ typedef struct dmn_job {
   floe_status st;
   floe_error err;
   uint64_t lsn;          /* FLUSH: lowest durable LSN */
+  int64_t snapshot_id;   /* FLUSH of one table: its snapshot (-1: none) */
   int64_t before, after; /* COMPACT: data files; RELIEVE: tables */
   farena arena;          /* SCHEMA: the reply's strings */
   rpc_schema_ok schema_ok;
