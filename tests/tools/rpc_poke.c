@@ -13,6 +13,8 @@
  *                                  closes the connection
  *   rpc_poke SOCKET hold TABLE MS  a read state lease held MS ms, then hang up
  *                                  without releasing it
+ *   rpc_poke SOCKET schema TABLE   a well-behaved SCHEMA request: prints
+ *                                  "schema_id N" and "columns a,b,..."
  *
  * Prints "ok MODE" and exits 0 when the daemon behaved, else says what
  * happened and exits 1.
@@ -208,6 +210,22 @@ int main(int argc, char **argv) {
       rc = fail("read_state: %s", err.msg);
     else
       usleep((useconds_t)atoi(argv[4]) * 1000);
+    rpc_client_close(c);
+  } else if (!strcmp(mode, "schema") && argc == 4) {
+    rpc_client *c;
+    floe_error err;
+    if (rpc_client_connect(path, "poke", 10000, &c, &err) != FLOE_OK)
+      return fail("connect: %s", err.msg);
+    rpc_msg m = {.type = RPC_SCHEMA}, r;
+    m.u.table = (rpc_table_req){argv[3], 0};
+    if (rpc_client_call(c, &m, &a, &r, &err) != FLOE_OK) {
+      rc = fail("schema: %s", err.msg);
+    } else {
+      printf("schema_id %u\ncolumns ", r.u.schema_ok.schema_id);
+      for (uint32_t i = 0; i < r.u.schema_ok.ncolumns; i++)
+        printf("%s%s", i ? "," : "", r.u.schema_ok.columns[i].name);
+      putchar('\n');
+    }
     rpc_client_close(c);
   } else {
     fprintf(stderr, "rpc_poke: bad mode or arguments\n");
