@@ -166,8 +166,7 @@ int cli_snapshot_main(int argc, char **argv) {
     printf("%s durable at %s", c.npos ? c.pos[0] : "every table",
            floe_lsn_format(rep.u.commit_ok.durable_lsn, l));
     if (rep.u.commit_ok.snapshot_id >= 0)
-      printf(", Iceberg snapshot %lld",
-             (long long)rep.u.commit_ok.snapshot_id);
+      printf(", Iceberg snapshot %lld", (long long)rep.u.commit_ok.snapshot_id);
     putchar('\n');
     rc = CLI_EXIT_OK;
   }

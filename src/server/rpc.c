@@ -665,8 +665,7 @@ static floe_status get_payload(dec *d, rpc_msg *m) {
   case RPC_COMMIT_OK:
     m->u.commit_ok.snapshot_id = -1; /* version 1 does not say */
     FLOE_TRY(get_u64(d, &m->u.commit_ok.durable_lsn));
-    return m->version >= 2 ? get_i64(d, &m->u.commit_ok.snapshot_id)
-                           : FLOE_OK;
+    return m->version >= 2 ? get_i64(d, &m->u.commit_ok.snapshot_id) : FLOE_OK;
   case RPC_OPTIMIZE_OK:
     FLOE_TRY(get_i64(d, &m->u.optimize_ok.files_before));
     return get_i64(d, &m->u.optimize_ok.files_after);
