@@ -108,18 +108,9 @@ static bool parse(const char *cmd, const char *help, int argc, char **argv,
   opts[n++] = (cli_opt){"--name", true, &c->name, NULL};
   if (has_timeout) opts[n++] = (cli_opt){"--timeout", true, &c->timeout, NULL};
   for (int i = 0; i < nextra; i++) opts[n++] = extra[i];
-  switch (cli_parse_args(cmd, argc, argv, opts, n, c->pos, maxpos, &c->npos)) {
-  case CLI_PARSE_HELP:
-    fputs(help, stdout);
-    *rc = CLI_EXIT_OK;
-    return false;
-  case CLI_PARSE_USAGE: *rc = CLI_EXIT_USAGE; return false;
-  case CLI_PARSE_OK: break;
-  }
-  if (c->npos < minpos) {
-    *rc = cli_usage_error(cmd, "expected SCHEMA.TABLE");
-    return false;
-  }
+  *rc = cli_command_args(cmd, help, argc, argv, opts, n, c->pos, minpos, maxpos,
+                         &c->npos, "SCHEMA.TABLE");
+  if (*rc >= 0) return false;
   if (c->npos) {
     const char *dot = strchr(c->pos[0], '.');
     if (!dot || dot == c->pos[0] || !dot[1]) {
