@@ -40,6 +40,19 @@ int cli_command_args(const char *cmd, const char *help, int argc, char **argv,
                      const cli_opt *opts, int nopts, const char **operands,
                      int min, int max, int *noperands, const char *expected);
 
+/* A subcommand ("floe parquet write"): its name and main (argv[0] is the
+ * subcommand's name). */
+typedef struct cli_sub {
+  const char *name;
+  int (*main)(int argc, char **argv);
+} cli_sub;
+
+/* Runs the subcommand argv[1] names among subs[0..n) (cmd "floe parquet",
+ * argv[0] "parquet"); no subcommand prints help to stderr (exit 2), --help
+ * to stdout (exit 0). Returns the exit code. */
+int cli_subcommand(const char *cmd, const char *help, int argc, char **argv,
+                   const cli_sub *subs, int n);
+
 /* Prints "floe: <msg>\nTry '<cmd> --help'." to stderr; returns
  * CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

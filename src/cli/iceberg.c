@@ -339,38 +339,25 @@ static int cmd_scan(int argc, char **argv) {
   int rc = command_args(cmd, scan_help, argc, argv, opts, 4, pos, &npos,
                         &snapshot, &snap);
   if (rc >= 0) return rc;
-  col_format fmt;
-  char *list;
-  const char **names;
-  int nnames;
-  rc = cli_rows_args(cmd, format, columns, &fmt, &list, &names, &nnames);
-  if (rc >= 0) return rc;
+  cli_rows rows;
+  rc = cli_rows_args(cmd, format, columns, &rows);
+  if (rc >= 0) {
+    cli_rows_free(&rows);
+    return rc;
+  }
   floe_error err;
   ferr_clear(&err);
   table t;
   floe_status st = table_open(pos[0], warehouse, pos[1], &t, &err);
   if (!st) {
-    st = scan_print(&t, snap, names, nnames, fmt, &err);
+    st = scan_print(&t, snap, rows.names, rows.ncolumns, rows.fmt, &err);
     table_close(&t);
   }
-  free(list);
-  free(names);
+  cli_rows_free(&rows);
   return st == FLOE_OK ? CLI_EXIT_OK : fail(&err);
 }
 
 int cli_iceberg_main(int argc, char **argv) {
-  static const char cmd[] = "floe iceberg";
-  if (argc < 2) {
-    fputs(iceberg_help, stderr);
-    return CLI_EXIT_USAGE;
-  }
-  const char *sub = argv[1];
-  if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-    fputs(iceberg_help, stdout);
-    return CLI_EXIT_OK;
-  }
-  if (strcmp(sub, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
-  if (strcmp(sub, "scan") == 0) return cmd_scan(argc - 1, argv + 1);
-  if (sub[0] == '-') return cli_usage_error(cmd, "unknown option '%s'", sub);
-  return cli_usage_error(cmd, "unknown subcommand '%s'", sub);
+  static const cli_sub subs[] = {{"inspect", cmd_inspect}, {"scan", cmd_scan}};
+  return cli_subcommand("floe iceberg", iceberg_help, argc, argv, subs, 2);
 }

@@ -453,12 +453,14 @@ static int cmd_cat(int argc, char **argv) {
   int rc = cli_command_args(cmd, cat_help, argc, argv, opts, 2, pos, 1, 1,
                             &npos, "a FILE");
   if (rc >= 0) return rc;
-  col_format fmt;
-  char *list;
-  const char **names;
-  int nnames;
-  rc = cli_rows_args(cmd, format, columns, &fmt, &list, &names, &nnames);
-  if (rc >= 0) return rc;
+  cli_rows rows;
+  rc = cli_rows_args(cmd, format, columns, &rows);
+  if (rc >= 0) {
+    cli_rows_free(&rows);
+    return rc;
+  }
+  const char **names = rows.names;
+  int nnames = rows.ncolumns;
 
   floe_error err;
   ferr_clear(&err);
@@ -473,10 +475,9 @@ static int cmd_cat(int argc, char **argv) {
     if (col_schema_find(pq_reader_schema(r), names[k]) < 0)
       st = ferr_set(&err, FLOE_ENOTFOUND, "%s has no column '%s'", pos[0],
                     names[k]);
-  if (!st) st = print_rows(r, names, nnames, fmt, &err);
+  if (!st) st = print_rows(r, names, nnames, rows.fmt, &err);
   pq_reader_free(r);
-  free(list);
-  free(names);
+  cli_rows_free(&rows);
   return st == FLOE_OK ? CLI_EXIT_OK : fail(&err);
 }
 
@@ -503,19 +504,7 @@ static int cmd_meta(int argc, char **argv) {
 }
 
 int cli_parquet_main(int argc, char **argv) {
-  static const char cmd[] = "floe parquet";
-  if (argc < 2) {
-    fputs(parquet_help, stderr);
-    return CLI_EXIT_USAGE;
-  }
-  const char *sub = argv[1];
-  if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-    fputs(parquet_help, stdout);
-    return CLI_EXIT_OK;
-  }
-  if (strcmp(sub, "write") == 0) return cmd_write(argc - 1, argv + 1);
-  if (strcmp(sub, "cat") == 0) return cmd_cat(argc - 1, argv + 1);
-  if (strcmp(sub, "meta") == 0) return cmd_meta(argc - 1, argv + 1);
-  if (sub[0] == '-') return cli_usage_error(cmd, "unknown option '%s'", sub);
-  return cli_usage_error(cmd, "unknown subcommand '%s'", sub);
+  static const cli_sub subs[] = {
+      {"write", cmd_write}, {"cat", cmd_cat}, {"meta", cmd_meta}};
+  return cli_subcommand("floe parquet", parquet_help, argc, argv, subs, 3);
 }

@@ -133,11 +133,15 @@ int cli_parse_format(const char *cmd, const char *format, bool binary,
 }
 
 int cli_rows_args(const char *cmd, const char *format, const char *columns,
-                  col_format *fmt, char **list, const char ***names, int *n) {
-  *list = NULL;
-  *names = NULL;
-  *n = 0;
-  int rc = cli_parse_format(cmd, format, true, fmt);
+                  cli_rows *r) {
+  memset(r, 0, sizeof *r);
+  int rc = cli_parse_format(cmd, format, true, &r->fmt);
   if (rc >= 0 || !columns) return rc;
-  return cli_split_columns(cmd, columns, list, names, n);
+  return cli_split_columns(cmd, columns, &r->list, &r->names, &r->ncolumns);
+}
+
+void cli_rows_free(cli_rows *r) {
+  free(r->list);
+  free((void *)r->names);
+  memset(r, 0, sizeof *r);
 }

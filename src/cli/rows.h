@@ -20,11 +20,20 @@ floe_status cli_out_flush(fbuf *out, floe_error *err);
 /* fflush(stdout), as a floe_status. */
 floe_status cli_out_end(floe_error *err);
 
-/* --format (binary formats allowed) and --columns (NULL: all; *list and
- * *names as cli_split_columns gives them, NULL then) of a command that
- * prints rows. Returns -1 to go on, else the exit code. */
+/* What a command that prints rows was asked for: --format and --columns. */
+typedef struct cli_rows {
+  col_format fmt;
+  const char **names; /* NULL: every column; else points into list */
+  int ncolumns;
+  char *list; /* the cut copy of --columns */
+} cli_rows;
+
+/* Parses --format (binary formats allowed) and --columns (NULL: all) into
+ * r (cli_rows_free frees it, whatever this returns). Returns -1 to go on,
+ * else the exit code of the usage error it printed. */
 int cli_rows_args(const char *cmd, const char *format, const char *columns,
-                  col_format *fmt, char **list, const char ***names, int *n);
+                  cli_rows *r);
+void cli_rows_free(cli_rows *r);
 
 /* Gives the next batch to render in *b, borrowed until the next call; NULL
  * or an empty batch: no more. */

@@ -278,9 +278,12 @@ int cli_scan_main(int argc, char **argv) {
   if (warehouse && latest)
     return cli_usage_error(cmd, "--latest needs the daemon (the source's "
                                 "position); drop --warehouse");
-  char *clist, *wlist = NULL;
-  rc = cli_rows_args(cmd, format, columns, &a.fmt, &clist, &a.columns,
-                     &a.ncolumns);
+  char *wlist = NULL;
+  cli_rows rows;
+  rc = cli_rows_args(cmd, format, columns, &rows);
+  a.fmt = rows.fmt;
+  a.columns = rows.names;
+  a.ncolumns = rows.ncolumns;
   if (rc < 0 && where) {
     wlist = strdup(where);
     if (!wlist) {
@@ -299,8 +302,7 @@ int cli_scan_main(int argc, char **argv) {
       st = scan_remote(path, &a, &err);
     rc = st ? cli_fail_remote(st, &err) : CLI_EXIT_OK;
   }
-  free(clist);
-  free((void *)a.columns);
+  cli_rows_free(&rows);
   free(wlist);
   free(a.keys);
   return rc;
