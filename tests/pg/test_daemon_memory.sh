@@ -62,7 +62,8 @@ wait "$big"
 lsn=$(sql -c "SELECT pg_current_wal_lsn()")
 # every change applied (the scans below decode whole data files, which is
 # the read path's memory, not ingestion's: the peak is taken before them)
-"$FLOE" scan public.bulk --at-lsn "$lsn" --where-key id=1 --timeout 60s >/dev/null
+"$FLOE" scan public.bulk --at-lsn "$lsn" --where-key id=1 --timeout 60s >/dev/null ||
+  dmn_fail "the mirror did not reach $lsn"
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$DPID/status")
 kill "$SPID" 2>/dev/null || true
 wait "$SPID" 2>/dev/null || true
@@ -90,7 +91,8 @@ dmn_start
 dmn_wait_streaming public.big
 sql -c "INSERT INTO big SELECT g, md5(g::text), g FROM generate_series(1, 1000000) g"
 lsn=$(sql -c "DELETE FROM big WHERE id % 3 = 0" -c "SELECT pg_current_wal_lsn()")
-"$FLOE" scan public.big --at-lsn "$lsn" --where-key id=1 --timeout 60s >/dev/null
+"$FLOE" scan public.big --at-lsn "$lsn" --where-key id=1 --timeout 60s >/dev/null ||
+  dmn_fail "the mirror did not reach $lsn"
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$DPID/status")
 echo "peak RSS ${hwm} KiB (bound ${BOUND2_KIB} KiB)"
 sanitized || [ "$hwm" -le "$BOUND2_KIB" ] || dmn_fail "peak RSS ${hwm} KiB past the bound of ${BOUND2_KIB} KiB"
