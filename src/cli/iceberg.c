@@ -341,10 +341,7 @@ static int cmd_scan(int argc, char **argv) {
   if (rc >= 0) return rc;
   cli_rows rows;
   rc = cli_rows_args(cmd, format, columns, &rows);
-  if (rc >= 0) {
-    cli_rows_free(&rows);
-    return rc;
-  }
+  if (rc >= 0) return rc;
   floe_error err;
   ferr_clear(&err);
   table t;

@@ -455,10 +455,7 @@ static int cmd_cat(int argc, char **argv) {
   if (rc >= 0) return rc;
   cli_rows rows;
   rc = cli_rows_args(cmd, format, columns, &rows);
-  if (rc >= 0) {
-    cli_rows_free(&rows);
-    return rc;
-  }
+  if (rc >= 0) return rc;
   const char **names = rows.names;
   int nnames = rows.ncolumns;
 

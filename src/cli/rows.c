@@ -136,8 +136,10 @@ int cli_rows_args(const char *cmd, const char *format, const char *columns,
                   cli_rows *r) {
   memset(r, 0, sizeof *r);
   int rc = cli_parse_format(cmd, format, true, &r->fmt);
-  if (rc >= 0 || !columns) return rc;
-  return cli_split_columns(cmd, columns, &r->list, &r->names, &r->ncolumns);
+  if (rc < 0 && columns)
+    rc = cli_split_columns(cmd, columns, &r->list, &r->names, &r->ncolumns);
+  if (rc >= 0) cli_rows_free(r);
+  return rc;
 }
 
 void cli_rows_free(cli_rows *r) {

@@ -29,8 +29,8 @@ typedef struct cli_rows {
 } cli_rows;
 
 /* Parses --format (binary formats allowed) and --columns (NULL: all) into
- * r (cli_rows_free frees it, whatever this returns). Returns -1 to go on,
- * else the exit code of the usage error it printed. */
+ * r. Returns -1 to go on (then cli_rows_free frees r), else the exit code
+ * of the usage error it printed (r is freed already). */
 int cli_rows_args(const char *cmd, const char *format, const char *columns,
                   cli_rows *r);
 void cli_rows_free(cli_rows *r);

@@ -199,27 +199,23 @@ int main(int argc, char **argv) {
     if (read_to_eof(fd, buf, sizeof buf, atoi(argv[3])) < 0)
       rc = fail("%s: the daemon kept a stalled frame", mode);
     close(fd);
-  } else if (!strcmp(mode, "hold") && argc == 5) {
+  } else if ((!strcmp(mode, "hold") && argc == 5) ||
+             (!strcmp(mode, "schema") && argc == 4)) {
+    /* the well-behaved clients: one request through the real client */
     rpc_client *c;
     floe_error err;
     if (rpc_client_connect(path, "poke", 10000, &c, &err) != FLOE_OK)
       return fail("connect: %s", err.msg);
     rpc_msg m = {.type = RPC_READ_STATE}, r;
     m.u.read_state = (rpc_read_state){argv[3], 0, 10000, RPC_READ_LATEST};
-    if (rpc_client_call(c, &m, &a, &r, &err) != FLOE_OK)
-      rc = fail("read_state: %s", err.msg);
-    else
-      usleep((useconds_t)atoi(argv[4]) * 1000);
-    rpc_client_close(c);
-  } else if (!strcmp(mode, "schema") && argc == 4) {
-    rpc_client *c;
-    floe_error err;
-    if (rpc_client_connect(path, "poke", 10000, &c, &err) != FLOE_OK)
-      return fail("connect: %s", err.msg);
-    rpc_msg m = {.type = RPC_SCHEMA}, r;
-    m.u.table = (rpc_table_req){argv[3], 0};
+    if (mode[0] == 's') {
+      m = (rpc_msg){.type = RPC_SCHEMA};
+      m.u.table = (rpc_table_req){argv[3], 0};
+    }
     if (rpc_client_call(c, &m, &a, &r, &err) != FLOE_OK) {
-      rc = fail("schema: %s", err.msg);
+      rc = fail("call: %s", err.msg);
+    } else if (mode[0] == 'h') {
+      usleep((useconds_t)atoi(argv[4]) * 1000);
     } else {
       printf("schema_id %u\ncolumns ", r.u.schema_ok.schema_id);
       for (uint32_t i = 0; i < r.u.schema_ok.ncolumns; i++)
