@@ -67,8 +67,9 @@ in_range "$(metric floe_table_changes_per_second '{table="public.a"}')" 0.01 100
 in_range "$(metric floe_table_lag_seconds '{table="public.a"}')" 0 10 || dmn_fail "/metrics lag_seconds"
 in_range "$(metric floe_table_lag_bytes '{table="public.a"}')" 0 67108864 || dmn_fail "/metrics lag_bytes"
 # the table view: rows, LSNs, lag in bytes and ms, changes/s, files, DVs
-"$FLOE" status public.a | grep -Eq '^public\.a +streaming +[0-9]+ +[0-9A-F]+/[0-9A-F]+ +[0-9A-F]+/[0-9A-F]+ +[0-9.]+ [KMGT]?i?B +[0-9]+ +[0-9]+\.[0-9] +[0-9]+ +[0-9]+ ' ||
-  dmn_fail "status table: $("$FLOE" status public.a)"
+st=$("$FLOE" status public.a)
+grep -Eq '^public\.a +streaming +[0-9]+ +[0-9A-F]+/[0-9A-F]+ +[0-9A-F]+/[0-9A-F]+ +[0-9.]+ [KMGT]?i?B +[0-9]+ +[0-9]+\.[0-9] +[0-9]+ +[0-9]+ ' <<<"$st" ||
+  dmn_fail "status table: $st"
 
 echo "mirror == source"
 work_pause
@@ -119,7 +120,9 @@ lsn_ge "$durable" "$applied" || dmn_fail "snapshot durable '$durable' < applied 
 # the snapshot id printed is one of the table's Iceberg snapshots (the
 # current one then; a background compaction may have added one since)
 snap=${out##* }
-"$FLOE" iceberg inspect "$DWH" public.a | grep -Eq "^  snapshot $snap( \(current\))?\$" ||
+# (into a file: grep -q leaving a pipe early fails the pipeline)
+"$FLOE" iceberg inspect "$DWH" public.a >"$DDIR/inspect.txt"
+grep -Eq "^  snapshot $snap( \(current\))?\$" "$DDIR/inspect.txt" ||
   dmn_fail "snapshot $snap is not one of public.a's"
 "$FLOE" snapshot >/dev/null
 st=$("$FLOE" status --json public.b)
