@@ -86,6 +86,8 @@ static void opts_for(pgs_opts *o, const char *wh, const char *mirror,
   o->progress =
       getenv("BENCH_PROGRESS") ? PGX_PROGRESS_AUTO : PGX_PROGRESS_NONE;
   if (getenv("BENCH_CONNS")) o->copy_connections = atoi(getenv("BENCH_CONNS"));
+  /* the engine's share on the connections' thread (before the worker) */
+  if (getenv("BENCH_COPY_INLINE")) o->copy_inline = true;
   if (getenv("BENCH_SPILL"))
     o->table.txn_spill_bytes = atoll(getenv("BENCH_SPILL"));
   if (getenv("BENCH_MEMORY"))

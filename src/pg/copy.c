@@ -363,6 +363,8 @@ static floe_status flush_batch(run *r, floe_error *err) {
     r->batch = NULL;
     FLOE_TRY(col_batch_new(r->schema, &r->batch, err));
   } else {
+    /* the same batch, or one the host gave back in exchange */
+    r->batch = b;
     col_batch_clear(r->batch);
   }
   bind_cols(r);

@@ -91,7 +91,10 @@ typedef struct pgx_copy_opts {
 
   /* A full batch. The callee either leaves *batch alone (it is cleared and
    * refilled after the call) or takes it, setting *batch = NULL (it then
-   * owns it and frees it with col_batch_free; a new one is made). An error
+   * owns it and frees it with col_batch_free; a new one is made) or to
+   * another batch of the same schema (batch->schema) that it gives to the
+   * copy (cleared and refilled, then owned by the copy: a host recycles
+   * the batches it took, sparing their buffers' allocation). An error
    * aborts the copy with it. Required. */
   floe_status (*on_batch)(void *ctx, col_batch **batch, floe_error *err);
   /* Progress every progress_ms and once at the end; an error cancels the

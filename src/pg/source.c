@@ -66,7 +66,10 @@ static void tab_destroy(pgs_tab *tab) {
   }
   pgs_tab_rc_free(tab);
   pgs_spool_free(tab->spool);
+  free(tab->rel_raw);
   free(tab->att);
+  for (int i = 0; i < tab->nleaf; i++) free(tab->leaf[i].name);
+  free(tab->leaf);
   free(tab->state_dir);
   free(tab->schema);
   free(tab->table);
@@ -255,6 +258,9 @@ static floe_status tab_attnums(pgs_tab *tab, const pgx_rel *rel,
   return FLOE_OK;
 }
 
+static floe_status check_leaves_of(pgs_source *s, pgs_tab *tab,
+                                   floe_error *err);
+
 /* Opens (or creates) the floe table of tab for discovered rel. */
 static floe_status open_engine(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
                                floe_error *err) {
@@ -293,6 +299,15 @@ static floe_status open_engine(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
                     tab->ns, tab->name, tab->schema, tab->table);
   FLOE_TRY(pgs_tab_rows(tab, err));
   FLOE_TRY(tab_attnums(tab, rel, err));
+  tab->partitioned = rel->relkind == 'p';
+  if (tab->partitioned) {
+    /* the leaves' first picture, before the copy's snapshot (without it
+     * the first catalog check takes it) */
+    floe_error e;
+    if (check_leaves_of(s, tab, &e))
+      flog_write(s->o.log, FLOG_WARN, "%s.%s: %s", tab->schema, tab->table,
+                 e.msg);
+  }
   return FLOE_OK;
 }
 
@@ -348,10 +363,41 @@ static floe_status match_schema(pgs_source *s, pgs_tab *tab, const pgx_rel *rel,
 
 /* ---- the copy ---- */
 
+/* The engine's share of a copy (tbl_insert_batch: columnar appends and
+ * the Parquet spills of a large transaction) runs on a worker thread, so
+ * the thread reading the COPY connections keeps reading and parsing while
+ * a batch goes into the engine: without it, the connections wait (their
+ * socket buffers fill) whenever the engine works, and the server's work
+ * and floe's do not overlap. The worker owns the copy's floe table between
+ * the copy's floe_truncate and its end (the ingest thread does not touch
+ * that table meanwhile: a table being copied takes no stream changes);
+ * hand-offs go through mu, which orders the engine's memory between the
+ * two threads. */
+#define COPY_QUEUE 2
+
+typedef struct copy_worker {
+  pthread_t th;
+  bool running;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  col_batch *q[COPY_QUEUE]; /* (mu) FIFO, n entries from head */
+  int head, n;
+  /* (mu) batches the engine is done with, given back to the copy in
+   * exchange for full ones (their buffers stay allocated) */
+  col_batch *spare[COPY_QUEUE + 1];
+  int nspare;
+  bool busy;      /* (mu) a batch is in the engine */
+  bool end;       /* (mu) no more batches */
+  floe_status st; /* (mu) the first failure */
+  floe_error err; /* (mu) */
+  floe_table *t;
+} copy_worker;
+
 typedef struct copy_ctx {
   pgs_source *s;
   pgs_tab *tab;
-  bool service; /* keep the stream going during the copy */
+  bool service;   /* keep the stream going during the copy */
+  copy_worker *w; /* NULL: batches go into the engine on the caller's thread */
 } copy_ctx;
 
 /* Appends list column src widened element by element into out (a list of
@@ -383,11 +429,11 @@ static floe_status widen_list(col_column *out, const col_column *src,
   return FLOE_OK;
 }
 
-static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
-  copy_ctx *c = ctx;
-  col_batch *b = *bp;
+/* Batch b (in the copy's column order) into floe table t's transaction 0,
+ * mapped to t's columns. */
+static floe_status insert_batch(floe_table *t, col_batch *b, floe_error *err) {
   const floe_column *ec = NULL;
-  int ne = floe_table_columns(c->tab->t, &ec);
+  int ne = floe_table_columns(t, &ec);
   /* lists whose integer elements the floe table keeps wider */
   for (int i = 0; i < ne && i < b->schema->nfields; i++) {
     col_column *src = &b->cols[i];
@@ -412,7 +458,7 @@ static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
   for (int i = 0; i < ne && i < b->schema->nfields; i++)
     same &= !strcmp(ec[i].name, b->schema->fields[i].name);
   if (same || ne != b->schema->nfields)
-    return tbl_insert_batch(c->tab->t, 0, 0, b, err);
+    return tbl_insert_batch(t, 0, 0, b, err);
   col_column *perm = calloc((size_t)ne, sizeof *perm);
   if (!perm) return ferr_nomem(err, (size_t)ne * sizeof *perm);
   floe_status st = FLOE_OK;
@@ -424,8 +470,103 @@ static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
       perm[i] = b->cols[k]; /* borrowed buffers: freed with b only */
   }
   col_batch view = {b->schema, b->length, perm};
-  if (!st) st = tbl_insert_batch(c->tab->t, 0, 0, &view, err);
+  if (!st) st = tbl_insert_batch(t, 0, 0, &view, err);
   free(perm);
+  return st;
+}
+
+static void *copy_worker_main(void *arg) {
+  copy_worker *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->n && !w->end) pthread_cond_wait(&w->cv, &w->mu);
+    if (!w->n) break;
+    col_batch *b = w->q[w->head];
+    w->head = (w->head + 1) % COPY_QUEUE;
+    w->n--;
+    w->busy = true;
+    bool failed = w->st != FLOE_OK;
+    pthread_mutex_unlock(&w->mu);
+    floe_error e;
+    ferr_clear(&e);
+    floe_status st = failed ? FLOE_OK : insert_batch(w->t, b, &e);
+    pthread_mutex_lock(&w->mu);
+    if (!st && !failed && w->nspare < COPY_QUEUE + 1)
+      w->spare[w->nspare++] = b;
+    else
+      col_batch_free(b);
+    w->busy = false;
+    if (st && !w->st) {
+      w->st = st;
+      w->err = e;
+    }
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+static floe_status copy_worker_start(copy_worker *w, floe_table *t,
+                                     floe_error *err) {
+  memset(w, 0, sizeof *w);
+  w->t = t;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  int rc = pthread_create(&w->th, NULL, copy_worker_main, w);
+  if (rc) {
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    return ferr_set(err, FLOE_EIO, "copy worker: %s", strerror(rc));
+  }
+  w->running = true;
+  return FLOE_OK;
+}
+
+/* Waits for the queued batches to be in the engine (or dropped after a
+ * failure) and ends the worker; returns its first failure. */
+static floe_status copy_worker_finish(copy_worker *w, floe_error *err) {
+  if (!w->running) return FLOE_OK;
+  pthread_mutex_lock(&w->mu);
+  w->end = true;
+  pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->th, NULL);
+  w->running = false;
+  floe_status st = w->st;
+  if (st && err) *err = w->err;
+  for (int i = 0; i < w->nspare; i++) col_batch_free(w->spare[i]);
+  w->nspare = 0;
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->mu);
+  return st;
+}
+
+static floe_status on_batch(void *ctx, col_batch **bp, floe_error *err) {
+  copy_ctx *c = ctx;
+  copy_worker *w = c->w;
+  if (!w) return insert_batch(c->tab->t, *bp, err);
+  pthread_mutex_lock(&w->mu);
+  while (w->n == COPY_QUEUE && !w->st) pthread_cond_wait(&w->cv, &w->mu);
+  floe_status st = w->st;
+  if (st) {
+    if (err) *err = w->err;
+  } else {
+    /* taken; the copy gets a spare one of the same schema back (or makes
+     * a new one) for the next rows */
+    col_batch *full = *bp;
+    w->q[(w->head + w->n) % COPY_QUEUE] = full;
+    w->n++;
+    *bp = NULL;
+    while (w->nspare && !*bp) {
+      col_batch *sp = w->spare[--w->nspare];
+      if (sp->schema == full->schema)
+        *bp = sp;
+      else
+        col_batch_free(sp);
+    }
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
   return st;
 }
 
@@ -452,8 +593,8 @@ static floe_status on_progress(void *ctx, const pgx_copy_progress *p,
  * (xid 0, which no source transaction has) replacing the table's rows,
  * committed at lsn. */
 static floe_status copy_one(pgs_source *s, pgs_tab *tab, pgx_copy *cp,
-                            const pgx_rel *rel, uint64_t lsn, bool service,
-                            floe_error *err) {
+                            copy_ctx *cc, const pgx_rel *rel, uint64_t lsn,
+                            bool service, floe_error *err) {
   pgs_tab_set_state(s, tab, PGS_COPYING, NULL);
   uint64_t applied = floe_applied_lsn(tab->t);
   if (lsn <= applied)
@@ -466,7 +607,21 @@ static floe_status copy_one(pgs_source *s, pgs_tab *tab, pgx_copy *cp,
   floe_status st = floe_truncate(tab->t, 0, 0, err);
   int64_t rows = 0;
   int64_t t0 = pgs_now_ms();
+  copy_worker w;
+  if (!st && !s->o.copy_inline) {
+    st = copy_worker_start(&w, tab->t, err);
+    if (!st) cc->w = &w;
+  }
   if (!st) st = pgx_copy_table(cp, rel, NULL, &rows, err);
+  if (cc->w) {
+    floe_error we;
+    floe_status wst = copy_worker_finish(&w, &we);
+    cc->w = NULL;
+    if (wst && !st) {
+      st = wst;
+      if (err) *err = we;
+    }
+  }
   int64_t t1 = pgs_now_ms();
   if (!st) st = floe_commit(tab->t, 0, lsn, err);
   if (st) {
@@ -518,7 +673,7 @@ static floe_status copy_fresh(pgs_source *s, pgs_tab **tabs,
                               floe_error *err) {
   int done = 0;
   while (done < n) {
-    copy_ctx cc = {s, NULL, service};
+    copy_ctx cc = {s, NULL, service, NULL};
     pgx_copy_opts o;
     copy_opts(s, &o, &cc, NULL);
     char tmp[PGX_NAME_MAX];
@@ -529,7 +684,7 @@ static floe_status copy_fresh(pgs_source *s, pgs_tab **tabs,
     for (; done < n; done++) {
       cc.tab = tabs[done];
       floe_error e;
-      if (copy_one(s, tabs[done], cp, rels[done], lsn, service, &e)) {
+      if (copy_one(s, tabs[done], cp, &cc, rels[done], lsn, service, &e)) {
         pgs_tab_set_state(s, tabs[done], PGS_ERROR, e.msg);
         if (e.code == FLOE_EEOF) {
           pgx_copy_free(cp);
@@ -762,7 +917,7 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
   }
   if (!st && nneed && slot.created) {
     /* the slot's own snapshot: copy + stream meet exactly at its LSN */
-    copy_ctx cc = {s, NULL, false};
+    copy_ctx cc = {s, NULL, false, NULL};
     pgx_copy_opts o;
     copy_opts(s, &o, &cc, slot.snapshot);
     st = pgx_copy_open(&o, &cp, err);
@@ -772,7 +927,7 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
     for (; i < nneed && !st; i++) {
       cc.tab = need[i];
       floe_error e;
-      if (copy_one(s, need[i], cp, nrel[i], slot.lsn, false, &e)) {
+      if (copy_one(s, need[i], cp, &cc, nrel[i], slot.lsn, false, &e)) {
         pgs_tab_set_state(s, need[i], PGS_ERROR, e.msg);
         if (e.code == FLOE_EEOF) st = ferr_set(err, FLOE_EEOF, "%s", e.msg);
         i++;
@@ -815,6 +970,156 @@ floe_status pgs_open(const pgs_opts *opts, const pgs_table_spec *specs, int n,
 }
 
 /* ---- running ---- */
+
+/* ---- leaf partitions that lose rows outside the stream ----
+ *
+ * With publish_via_partition_root, pgoutput drops a TRUNCATE of a leaf
+ * partition on its own (it sends only truncates naming the root), and
+ * DETACH PARTITION or DROP of a leaf send nothing: the rows leave the table
+ * without a change in the stream. Each of these gives the leaf a new
+ * relfilenode or removes it from the partition tree, which a catalog check
+ * sees. A new relfilenode is explained by a TRUNCATE of the whole table
+ * streamed between the two checks; anything else pauses the table once the
+ * stream has passed the check (its rows can no longer be trusted; a resync
+ * copies it again). VACUUM FULL and CLUSTER of a leaf also give it a new
+ * relfilenode and pause the table the same way: from the catalog they look
+ * the same as a TRUNCATE, and guessing wrong would diverge silently. */
+
+static void leaves_free(pgs_leaf *v, int n) {
+  for (int i = 0; i < n; i++) free(v[i].name);
+  free(v);
+}
+
+static void leaf_event(pgs_source *s, pgs_tab *tab, uint64_t seen,
+                       const char *what) {
+  if (tab->nlev == PGS_LEAF_EVENTS) {
+    /* too many to judge one by one: the last one stands for them all, and
+     * no TRUNCATE can explain it */
+    pgs_leaf_event *e = &tab->lev[PGS_LEAF_EVENTS - 1];
+    e->base = e->seen = seen;
+    snprintf(e->what, sizeof e->what, "%s", what);
+    return;
+  }
+  pgs_leaf_event *e = &tab->lev[tab->nlev++];
+  e->base = tab->leaf_base;
+  e->seen = seen;
+  snprintf(e->what, sizeof e->what, "%s", what);
+  char l[PGX_LSN_STR];
+  flog_write(s->o.log, FLOG_INFO,
+             "%s.%s: catalog: %s; judged once the stream passes %s",
+             tab->schema, tab->table, what, pgx_lsn_format(seen, l));
+}
+
+/* Reads tab's leaves; compares them with the last check (unless this is
+ * the first) and records what lost its rows. */
+static floe_status check_leaves_of(pgs_source *s, pgs_tab *tab,
+                                   floe_error *err) {
+  pgx_conn *c = NULL;
+  FLOE_TRY(pgs_sql(s, &c, err));
+  PGresult *r = NULL;
+  uint64_t base = 0, seen = 0;
+  FLOE_TRY(pgx_query(c, "read the WAL position",
+                     "SELECT pg_current_wal_lsn()::text", 0, NULL, &r, NULL,
+                     err));
+  bool ok = pgx_lsn_parse(PQgetvalue(r, 0, 0), &base);
+  PQclear(r);
+  if (!ok) return ferr_set(err, FLOE_EIO, "bad WAL position");
+  char oid[16];
+  snprintf(oid, sizeof oid, "%u", tab->oid);
+  const char *params[] = {oid};
+  FLOE_TRY(pgx_query(
+      c, "read leaf partitions",
+      "SELECT c.oid, c.relfilenode, format('%s.%s', n.nspname, c.relname), "
+      "pg_current_wal_lsn()::text FROM pg_partition_tree($1::oid) t JOIN "
+      "pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = "
+      "c.relnamespace WHERE t.isleaf AND c.relkind = 'r'",
+      1, params, &r, NULL, err));
+  int n = PQntuples(r);
+  pgs_leaf *v = calloc((size_t)n + 1, sizeof *v);
+  floe_status st = v ? FLOE_OK : ferr_nomem(err, (size_t)n * sizeof *v);
+  for (int i = 0; i < n && !st; i++) {
+    v[i].oid = (uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+    v[i].node = (uint32_t)strtoul(PQgetvalue(r, i, 1), NULL, 10);
+    if (!(v[i].name = strdup(PQgetvalue(r, i, 2)))) st = ferr_nomem(err, 64);
+  }
+  if (!st && n && !pgx_lsn_parse(PQgetvalue(r, 0, 3), &seen))
+    st = ferr_set(err, FLOE_EIO, "bad WAL position");
+  if (!st && !n) seen = base;
+  PQclear(r);
+  if (st) {
+    leaves_free(v, n);
+    return st;
+  }
+  for (int i = 0; tab->leaf_init && i < tab->nleaf; i++) {
+    const pgs_leaf *o = &tab->leaf[i];
+    int j = 0;
+    while (j < n && v[j].oid != o->oid) j++;
+    char what[320];
+    if (j == n)
+      snprintf(what, sizeof what,
+               "partition %.80s was detached or dropped: its rows left the "
+               "table without a change in the stream",
+               o->name);
+    else if (v[j].node != o->node)
+      snprintf(what, sizeof what,
+               "partition %.80s has a new relfilenode: unless a streamed "
+               "TRUNCATE of the table explains it, it was truncated or "
+               "rewritten on its own (TRUNCATE of one partition is not "
+               "streamed; VACUUM FULL and CLUSTER look the same)",
+               o->name);
+    else
+      continue;
+    leaf_event(s, tab, seen, what);
+  }
+  leaves_free(tab->leaf, tab->nleaf);
+  tab->leaf = v;
+  tab->nleaf = n;
+  tab->leaf_base = base;
+  tab->leaf_init = true;
+  return FLOE_OK;
+}
+
+static void check_leaves(pgs_source *s) {
+  for (int i = 0; i < s->ntab; i++) {
+    pgs_tab *tab = s->tabs[i];
+    if (!tab->t || !tab->partitioned || tab->drop_lsn ||
+        tab->state == PGS_STOPPED || tab->state == PGS_PAUSED ||
+        tab->state == PGS_ERROR)
+      continue;
+    floe_error e;
+    if (check_leaves_of(s, tab, &e))
+      flog_write(s->o.log, FLOG_WARN, "%s.%s: %s", tab->schema, tab->table,
+                 e.msg);
+  }
+}
+
+/* Judges the leaf events the stream has passed. */
+static void judge_leaves(pgs_source *s) {
+  for (int i = 0; i < s->ntab; i++) {
+    pgs_tab *tab = s->tabs[i];
+    while (tab->nlev && s->pos >= tab->lev[0].seen &&
+           tab->state != PGS_COPYING && tab->state != PGS_STARTING) {
+      pgs_leaf_event ev = tab->lev[0];
+      memmove(&tab->lev[0], &tab->lev[1],
+              (size_t)(tab->nlev - 1) * sizeof tab->lev[0]);
+      tab->nlev--;
+      if (tab->state != PGS_STREAMING) continue;
+      if (tab->root_trunc_lsn > ev.base && tab->root_trunc_lsn <= ev.seen &&
+          strstr(ev.what, "new relfilenode")) {
+        flog_write(s->o.log, FLOG_DEBUG,
+                   "%s.%s: new leaf file explained by a streamed TRUNCATE",
+                   tab->schema, tab->table);
+        continue;
+      }
+      char msg[FLOE_ERROR_MSG_MAX];
+      snprintf(msg, sizeof msg,
+               "%.60s.%.60s: %.320s: floe cannot tell which rows it lost; "
+               "resync the table",
+               tab->schema, tab->table, ev.what);
+      pgs_tab_set_state(s, tab, PGS_PAUSED, msg);
+    }
+  }
+}
 
 /* Looks for mirrored tables that no longer exist at the source. Their last
  * changes may still be on the way: the table stops once the stream has
@@ -909,8 +1214,10 @@ floe_status pgs_poll(pgs_source *s, int timeout_ms, floe_error *err) {
   if (!s->failed && now - s->last_check_ms >= s->o.catalog_check_ms) {
     s->last_check_ms = now;
     check_dropped(s);
+    check_leaves(s);
   }
   stop_dropped(s);
+  judge_leaves(s);
   for (int i = 0; i < s->ntab; i++) {
     pgs_tab *tab = s->tabs[i];
     if (atomic_exchange(&tab->tick_failed, 0)) {
@@ -981,7 +1288,10 @@ floe_status pgs_tick(pgs_source *s, int64_t now_ms, int64_t *next_ms,
 
 /* ---- tables added and removed ---- */
 
+/* rel_raw, rel_len: the table's last Relation message in this stream
+ * session (a resync), or NULL */
 static floe_status add_table(pgs_source *s, const pgs_table_spec *spec,
+                             const uint8_t *rel_raw, size_t rel_len,
                              floe_error *err) {
   if (s->failed || s->stopped || !s->stream)
     return ferr_set(err, FLOE_EINVAL, "mirror %s is not running", s->mirror);
@@ -1007,6 +1317,8 @@ static floe_status add_table(pgs_source *s, const pgs_table_spec *spec,
   /* from the publication's change on, the stream carries the table: its
    * changes wait in the spool until the copy is committed */
   if (!st) st = pgs_spool_open(s, &tab->spool, err);
+  if (!st && rel_raw)
+    st = pgs_spool_relation(tab->spool, rel_raw, rel_len, err);
   if (!st) st = tab_push(s, tab, err);
   if (st) {
     pgx_rel_free(rel);
@@ -1047,7 +1359,7 @@ floe_status pgs_add_table(pgs_source *s, const pgs_table_spec *spec,
   if (sp.copy == PGS_COPY_SKIP)
     return ferr_set(err, FLOE_EINVAL,
                     "a table added to a running mirror is always copied");
-  return add_table(s, &sp, err);
+  return add_table(s, &sp, NULL, 0, err);
 }
 
 static void remove_tab(pgs_source *s, pgs_tab *tab, bool clean) {
@@ -1098,8 +1410,12 @@ floe_status pgs_resync_table(pgs_source *s, const char *schema,
     sp = (pgs_table_spec){a, b, c, d, PGS_COPY_FORCE, own ? &cfg : NULL};
     /* the old floe table state is dropped as after a crash: the copy
      * replaces every row in one commit anyway */
+    uint8_t *raw = tab->rel_raw;
+    size_t rawlen = tab->rel_raw_len;
+    tab->rel_raw = NULL;
     remove_tab(s, tab, false);
-    st = add_table(s, &sp, err);
+    st = add_table(s, &sp, raw, rawlen, err);
+    free(raw);
   }
   free(sd);
   free(a);

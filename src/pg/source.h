@@ -64,6 +64,9 @@ typedef struct pgs_opts {
   int copy_connections;    /* 0: 2 */
   int copy_ranges;         /* 0: automatic */
   pgx_copy_format copy_format;
+  /* the engine's share of a copy on the thread that reads the COPY
+   * connections (default: on a worker thread, overlapping them) */
+  bool copy_inline;
   pgx_progress_mode progress;
   bool inline_tick;       /* pgs_poll calls floe_table_tick itself */
   int status_interval_ms; /* standby status updates; 0: 1000 */

@@ -451,7 +451,6 @@ static bool takes_changes(const pgs_tab *tab) {
 
 floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
                        size_t len, floe_error *err) {
-  (void)wal_start;
   pgo_msg m;
   bool in_stream = s->dec.in_stream;
   FLOE_TRY(pgo_decode(&s->dec, data, len, &m, err));
@@ -503,6 +502,14 @@ floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
   }
   case PGO_RELATION: {
     pgs_tab *tab = pgs_tab_by_oid(s, m.relation.relid);
+    if (tab) {
+      uint8_t *raw = malloc(len + 1);
+      if (!raw) return ferr_nomem(err, len);
+      memcpy(raw, data, len);
+      free(tab->rel_raw);
+      tab->rel_raw = raw;
+      tab->rel_raw_len = len;
+    }
     if (!tab || !takes_changes(tab)) return FLOE_OK;
     if (tab->spool) {
       floe_error e;
@@ -534,6 +541,13 @@ floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
     /* CASCADE lists every relation it reached; only mirrored ones count */
     for (uint32_t i = 0; i < m.truncate.nrels; i++) {
       pgs_tab *tab = pgs_tab_by_oid(s, m.truncate.relids[i]);
+      if (tab && tab->partitioned) {
+        /* explains new leaf files in the catalog (check_leaves): the
+         * commit's LSN, or inside a stream the change's (the commit lies
+         * after it) */
+        uint64_t at = !m.has_xid && s->in_txn ? s->cur.final_lsn : wal_start;
+        if (at > tab->root_trunc_lsn) tab->root_trunc_lsn = at;
+      }
       if (tab && takes_changes(tab))
         FLOE_TRY(data_msg(s, tab, &m, data, len, err));
     }
@@ -543,6 +557,12 @@ floe_status pgs_handle(pgs_source *s, uint64_t wal_start, const uint8_t *data,
   case PGO_MESSAGE: s->n_ign++; return FLOE_OK;
   }
   return FLOE_OK;
+}
+
+floe_status pgs_spool_relation(pgs_spool *sp, const uint8_t *p, size_t n,
+                               floe_error *err) {
+  /* outside a stream, no commit LSN: evolves the table like a live one */
+  return spool_put(sp, SP_REL, false, 0, 0, 0, 0, p, n, err);
 }
 
 /* ---- replay of a spool ---- */

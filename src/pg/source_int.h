@@ -42,12 +42,28 @@ typedef struct pgs_spool {
   int64_t records, bytes;
 } pgs_spool;
 
+/* A leaf partition as the catalog showed it (check_leaves). */
+typedef struct pgs_leaf {
+  uint32_t oid, node; /* pg_class oid, relfilenode */
+  char *name;         /* "schema.name", for messages */
+} pgs_leaf;
+
+/* Leaves that lost their rows outside the stream, seen by a catalog check
+ * whose snapshot lies between WAL positions base and seen; judged once the
+ * stream has passed seen. */
+typedef struct pgs_leaf_event {
+  uint64_t base, seen;
+  char what[320];
+} pgs_leaf_event;
+
+#define PGS_LEAF_EVENTS 4
+
 typedef struct pgs_tab {
   atomic_int refs;
   char *schema, *table, *ns, *name; /* source; floe */
   pgs_copy_mode copy;
-  bool own_cfg;            /* the spec gave cfg (else s->o.table) */
-  floe_table_config cfg;   /* its state_dir is state_dir below */
+  bool own_cfg;          /* the spec gave cfg (else s->o.table) */
+  floe_table_config cfg; /* its state_dir is state_dir below */
   char *state_dir;
   uint32_t oid; /* the source relation (the root of a partitioned table) */
   pgx_ident ident;
@@ -62,9 +78,22 @@ typedef struct pgs_tab {
   int nrc;
   pgs_col *rc;
   bool has_unchanged; /* scratch: the current update's new row has 'u' */
+  /* the last Relation message for the table (whatever its state): a resync
+   * starts its new relation cache from it, since the walsender sends a
+   * Relation only once per session and schema */
+  uint8_t *rel_raw;
+  size_t rel_raw_len;
   /* a running copy of a table added later spools its stream changes */
   pgs_spool *spool;
-  uint64_t drop_lsn;      /* the source table is gone as of this WAL position */
+  uint64_t drop_lsn; /* the source table is gone as of this WAL position */
+  /* a partitioned table: its leaves as the last catalog check saw them */
+  bool partitioned, leaf_init;
+  int nleaf;
+  pgs_leaf *leaf;
+  uint64_t leaf_base;      /* WAL position read before that check */
+  uint64_t root_trunc_lsn; /* the latest Truncate of the table streamed */
+  int nlev;
+  pgs_leaf_event lev[PGS_LEAF_EVENTS];
   atomic_int tick_failed; /* pgs_tick saw an error (message: last_error) */
   /* ingest-side counters */
   int64_t rate_base, rate_ms;
@@ -182,6 +211,9 @@ void pgs_advance_all(pgs_source *s, uint64_t lsn);
 floe_status pgs_spool_replay(pgs_source *s, pgs_tab *tab, floe_error *err);
 void pgs_spool_free(pgs_spool *sp);
 floe_status pgs_spool_open(pgs_source *s, pgs_spool **out, floe_error *err);
+/* Spools a Relation message received before the spool existed. */
+floe_status pgs_spool_relation(pgs_spool *sp, const uint8_t *p, size_t n,
+                               floe_error *err);
 /* A reconnect: every spool records that its open transactions restart. */
 floe_status pgs_spool_restart(pgs_source *s, floe_error *err);
 

@@ -538,8 +538,8 @@ static const char *cat_name(const catcol *v, int n, int attnum) {
   return NULL;
 }
 
-floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
-                         const pgo_msg *m, floe_error *err) {
+static floe_status evolve(pgs_source *s, pgs_tab *tab, bool stale,
+                          const pgo_msg *m, floe_error *err) {
   const int nr = m->relation.ncols;
   const pgo_column *rc = m->relation.cols;
   /* A replayed transaction (at or below the table's applied LSN) may carry
@@ -840,4 +840,164 @@ done:
   free(targets);
   catalog_free(cat, ncat);
   return st;
+}
+
+/* Waits (up to 0.4 s) until transaction xid (32 bits, committed: the
+ * stream delivered its commit) is visible to new snapshots: the walsender
+ * sends a transaction once its commit record is in the WAL, a moment
+ * before other sessions see it, and a catalog answer must include it. The
+ * full xid is rebuilt from a snapshot's xmax; an xid at or past xmax is not
+ * visible yet. */
+static void wait_visible(pgs_source *s, uint32_t xid) {
+  pgx_conn *c = NULL;
+  floe_error e;
+  if (pgs_sql(s, &c, &e)) return;
+  char x[16];
+  snprintf(x, sizeof x, "%u", xid);
+  const char *params[] = {x};
+  for (int tries = 0; tries < 40; tries++) {
+    PGresult *r = NULL;
+    if (pgx_query(c, "wait for a commit",
+                  "WITH s AS (SELECT pg_current_snapshot() AS snap), "
+                  "x AS (SELECT snap, pg_snapshot_xmax(snap)::text::int8 AS "
+                  "xm FROM s), d AS (SELECT snap, xm, ((xm & 4294967295) - "
+                  "$1::int8 + 4294967296) % 4294967296 AS diff FROM x) "
+                  "SELECT diff > 0 AND diff < 2147483648 AND "
+                  "pg_visible_in_snapshot((xm - diff)::text::xid8, snap) "
+                  "FROM d",
+                  1, params, &r, NULL, &e))
+      return;
+    bool vis = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (vis) return;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* The names of the primary key's columns now (none: *n = 0). */
+static floe_status pk_names(pgs_source *s, uint32_t relid, PGresult **out,
+                            floe_error *err) {
+  pgx_conn *c = NULL;
+  FLOE_TRY(pgs_sql(s, &c, err));
+  char oid[16];
+  snprintf(oid, sizeof oid, "%u", relid);
+  const char *params[] = {oid};
+  return pgx_query(c, "read primary key",
+                   "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
+                   "a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+                   "WHERE i.indrelid = $1::oid AND i.indisprimary",
+                   1, params, out, NULL, err);
+}
+
+/* Appends "(a, b)" naming the floe columns idx[0..n) to b. */
+static void names_of(fbuf *b, const floe_column *ec, const int *idx, int n) {
+  fbuf_printf(b, NULL, "(");
+  for (int k = 0; k < n; k++)
+    fbuf_printf(b, NULL, "%s%s", k ? ", " : "", ec[idx[k]].name);
+  fbuf_printf(b, NULL, ")");
+}
+
+/* The Relation message flags the replica identity's columns (every column
+ * under REPLICA IDENTITY FULL, none without an identity). The floe table's
+ * key was fixed when it was created, and the engine cannot change it: when
+ * the source's identity no longer matches it (a new primary key, another
+ * REPLICA IDENTITY index, an identity dropped), old rows in the stream
+ * would be matched by the wrong columns, so the table pauses before
+ * applying anything under the new identity. */
+static floe_status ident_check(pgs_source *s, pgs_tab *tab, const pgo_msg *m,
+                               floe_error *err) {
+  const int nr = m->relation.ncols;
+  const pgo_column *rc = m->relation.cols;
+  const floe_column *ec = NULL;
+  int ne = floe_table_columns(tab->t, &ec);
+  const int *key = NULL;
+  int nkey = floe_table_key(tab->t, &key);
+  int *flagged = calloc((size_t)nr + 1, sizeof *flagged);
+  if (!flagged) return ferr_nomem(err, (size_t)nr * sizeof *flagged);
+  int nf = 0;
+  bool all = nr > 0, same;
+  for (int i = 0; i < nr && i < tab->nrc; i++) {
+    if (!(rc[i].flags & PGO_COL_KEY)) {
+      all = false;
+      continue;
+    }
+    int e = tab->rc[i].eng;
+    if (e >= 0 && e < ne) flagged[nf++] = e;
+  }
+  /* the same set of columns (both lists are duplicate-free) */
+  same = nf == nkey;
+  for (int k = 0; same && k < nkey; k++) {
+    bool in = false;
+    for (int j = 0; j < nf && !in; j++) in = flagged[j] == key[k];
+    same = in;
+  }
+  floe_status st = FLOE_OK;
+  const char *why = NULL; /* NULL with !ok: another set of columns */
+  bool ok = false;
+  if (same && nkey > 0) {
+    ok = true; /* the key's columns, as created */
+  } else if (all && nkey == 0) {
+    ok = true; /* REPLICA IDENTITY FULL without a key, as created */
+  } else if (all) {
+    /* FULL on a keyed floe table: fine while that key is still the
+     * primary key (old rows carry it); ask the catalog, once it shows the
+     * transaction being applied (inside a streamed transaction, still
+     * open, it cannot: the catalog before it answers) */
+    if (s->in_txn && !s->dec.in_stream) wait_visible(s, s->cur.xid);
+    PGresult *r = NULL;
+    st = pk_names(s, tab->oid, &r, err);
+    if (!st) {
+      ok = PQntuples(r) == nkey;
+      for (int k = 0; ok && k < nkey; k++) {
+        bool in = false;
+        for (int j = 0; j < PQntuples(r) && !in; j++)
+          in = !strcmp(PQgetvalue(r, j, 0), ec[key[k]].name);
+        ok = in;
+      }
+      PQclear(r);
+      why = "REPLICA IDENTITY FULL, and the primary key is no longer the "
+            "floe table's key";
+    }
+  } else if (nf == 0) {
+    why = "no replica identity (REPLICA IDENTITY NOTHING, or DEFAULT without "
+          "a primary key)";
+  }
+  if (!st && !ok) {
+    fbuf a = FBUF_INIT, b = FBUF_INIT;
+    names_of(&a, ec, key, nkey);
+    if (nkey == 0) {
+      fbuf_reset(&a);
+      fbuf_printf(&a, NULL, "the whole row (REPLICA IDENTITY FULL)");
+    }
+    if (!why) {
+      names_of(&b, ec, flagged, nf);
+      fbuf_put_u8(&b, 0, NULL);
+    }
+    fbuf_put_u8(&a, 0, NULL);
+    st = pause_tab(
+        s, tab, err,
+        "the row identity of %s.%s changed from %s to %s (ALTER TABLE ... "
+        "PRIMARY KEY / REPLICA IDENTITY): a floe table keeps the key it was "
+        "created with; mirror the table into a new floe table (or drop this "
+        "one) to follow it",
+        tab->schema, tab->table, a.data ? (const char *)a.data : "()",
+        why      ? why
+        : b.data ? (const char *)b.data
+                 : "()");
+    fbuf_free(&a);
+    fbuf_free(&b);
+  }
+  free(flagged);
+  return st;
+}
+
+floe_status pgs_relation(pgs_source *s, pgs_tab *tab, bool stale,
+                         const pgo_msg *m, floe_error *err) {
+  FLOE_TRY(evolve(s, tab, stale, m, err));
+  /* a replay's Relation may predate an identity change: not judged */
+  if (stale || !tab->rel_valid || tab->state == PGS_PAUSED ||
+      tab->state == PGS_ERROR || tab->state == PGS_STOPPED)
+    return FLOE_OK;
+  return ident_check(s, tab, m, err);
 }

@@ -355,6 +355,8 @@ static void status_text(pgs_source *s, fbuf *o) {
     return;
   }
   char a[32], b[32];
+  fbuf_printf(o, NULL, "source %s slot=%s publication=%s\n", ps.source, ps.slot,
+              ps.publication);
   fbuf_printf(o, NULL,
               "mirror %s connected=%d reconnects=%d messages=%" PRId64
               " ignored=%" PRId64 " txns=%" PRId64 " confirmed=%s error=%s\n",
@@ -502,7 +504,8 @@ static void command(pgs_source *s, char *line) {
 static void usage(void) {
   fprintf(stderr,
           "usage: pg_mirror_run --mirror M --warehouse DIR --table S.T ...\n"
-          "  [--cmd FIFO] [--skip-copy] [--replica-full] [--commit-ms N]\n"
+          "  [--cmd FIFO] [--conninfo STR] [--publication P] [--skip-copy]\n"
+          "  [--replica-full] [--commit-ms N]\n"
           "  [--flush-rows N] [--memory-limit BYTES] [--spill-bytes BYTES]\n"
           "  [--copy-conns N] [--log LEVEL] [--no-progress]\n");
   exit(2);
@@ -536,6 +539,12 @@ int main(int argc, char **argv) {
       i++;
     } else if (!strcmp(a, "--cmd") && v) {
       cmd = v;
+      i++;
+    } else if (!strcmp(a, "--conninfo") && v) {
+      o.conninfo = v;
+      i++;
+    } else if (!strcmp(a, "--publication") && v) {
+      o.publication = v;
       i++;
     } else if (!strcmp(a, "--skip-copy")) {
       o.skip_copy = true;
