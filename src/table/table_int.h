@@ -277,7 +277,7 @@ struct floe_table {
 
   /* ---- counters (mu) ---- */
   int64_t n_commits, n_flushes, n_compactions, n_changes;
-  int64_t nsnapshots; /* Iceberg snapshots kept, after the last commit */
+  int64_t nsnapshots;  /* Iceberg snapshots kept, after the last commit */
   int64_t snapshot_id; /* Iceberg's current snapshot (ICE_NONE: none) */
 };
 
