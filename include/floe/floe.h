@@ -373,6 +373,8 @@ typedef struct floe_table_stats {
   int64_t commits, flushes, compactions; /* since open */
   int64_t changes;         /* rows inserted + deleted since open */
   int64_t last_commit_ms;  /* wall time of the last Iceberg commit */
+  int32_t schema_id;       /* the current Iceberg schema id */
+  int64_t snapshot_id;     /* the current Iceberg snapshot id; -1: none */
 } floe_table_stats;
 void floe_table_stats_get(floe_table *t, floe_table_stats *out);
 

@@ -23,8 +23,9 @@ static const char snapshot_help[] =
     "\n"
     "Makes the daemon commit everything it has applied of the table (every\n"
     "table when none is named) to Iceberg now, instead of at the next\n"
-    "commit interval, and prints the durable LSN: every source commit up to\n"
-    "it is in an Iceberg snapshot.\n"
+    "commit interval, and prints the durable LSN (every source commit up to\n"
+    "it is in an Iceberg snapshot) and, for one table, the id of its current\n"
+    "Iceberg snapshot.\n"
     "\n"
     "Options:\n"
     "  --timeout DUR   how long to wait for the commit (default "
@@ -32,7 +33,8 @@ static const char snapshot_help[] =
     "\n"
     "Example:\n"
     "  floe snapshot public.orders   # prints: public.orders durable at "
-    "0/16B3748\n"
+    "0/16B3748,\n"
+    "                                # Iceberg snapshot 8370135261543216170\n"
     "\n" EXIT_HELP;
 
 static const char optimize_help[] =
@@ -106,18 +108,9 @@ static bool parse(const char *cmd, const char *help, int argc, char **argv,
   opts[n++] = (cli_opt){"--name", true, &c->name, NULL};
   if (has_timeout) opts[n++] = (cli_opt){"--timeout", true, &c->timeout, NULL};
   for (int i = 0; i < nextra; i++) opts[n++] = extra[i];
-  switch (cli_parse_args(cmd, argc, argv, opts, n, c->pos, maxpos, &c->npos)) {
-  case CLI_PARSE_HELP:
-    fputs(help, stdout);
-    *rc = CLI_EXIT_OK;
-    return false;
-  case CLI_PARSE_USAGE: *rc = CLI_EXIT_USAGE; return false;
-  case CLI_PARSE_OK: break;
-  }
-  if (c->npos < minpos) {
-    *rc = cli_usage_error(cmd, "expected SCHEMA.TABLE");
-    return false;
-  }
+  *rc = cli_command_args(cmd, help, argc, argv, opts, n, c->pos, minpos, maxpos,
+                         &c->npos, "SCHEMA.TABLE");
+  if (*rc >= 0) return false;
   if (c->npos) {
     const char *dot = strchr(c->pos[0], '.');
     if (!dot || dot == c->pos[0] || !dot[1]) {
@@ -161,8 +154,11 @@ int cli_snapshot_main(int argc, char **argv) {
   rc = call(&c, &req, &a, &rep);
   if (rc < 0) {
     char l[24];
-    printf("%s durable at %s\n", c.npos ? c.pos[0] : "every table",
+    printf("%s durable at %s", c.npos ? c.pos[0] : "every table",
            floe_lsn_format(rep.u.commit_ok.durable_lsn, l));
+    if (rep.u.commit_ok.snapshot_id >= 0)
+      printf(", Iceberg snapshot %lld", (long long)rep.u.commit_ok.snapshot_id);
+    putchar('\n');
     rc = CLI_EXIT_OK;
   }
   farena_free(&a);

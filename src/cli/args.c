@@ -68,3 +68,33 @@ cli_parse_result cli_parse_args(const char *cmd, int argc, char **argv,
   }
   return CLI_PARSE_OK;
 }
+
+int cli_command_args(const char *cmd, const char *help, int argc, char **argv,
+                     const cli_opt *opts, int nopts, const char **operands,
+                     int min, int max, int *noperands, const char *expected) {
+  switch (
+      cli_parse_args(cmd, argc, argv, opts, nopts, operands, max, noperands)) {
+  case CLI_PARSE_HELP: fputs(help, stdout); return CLI_EXIT_OK;
+  case CLI_PARSE_USAGE: return CLI_EXIT_USAGE;
+  case CLI_PARSE_OK: break;
+  }
+  if (*noperands < min) return cli_usage_error(cmd, "expected %s", expected);
+  return -1;
+}
+
+int cli_subcommand(const char *cmd, const char *help, int argc, char **argv,
+                   const cli_sub *subs, int n) {
+  if (argc < 2) {
+    fputs(help, stderr);
+    return CLI_EXIT_USAGE;
+  }
+  const char *sub = argv[1];
+  if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+    fputs(help, stdout);
+    return CLI_EXIT_OK;
+  }
+  for (int i = 0; i < n; i++)
+    if (strcmp(sub, subs[i].name) == 0) return subs[i].main(argc - 1, argv + 1);
+  if (sub[0] == '-') return cli_usage_error(cmd, "unknown option '%s'", sub);
+  return cli_usage_error(cmd, "unknown subcommand '%s'", sub);
+}

@@ -32,6 +32,27 @@ cli_parse_result cli_parse_args(const char *cmd, int argc, char **argv,
                                 const cli_opt *opts, int nopts,
                                 const char **operands, int max, int *noperands);
 
+/* The start every command shares: cli_parse_args, then --help prints help
+ * to standard output (exit 0) and fewer than min operands is the usage
+ * error "expected <expected>". Returns -1 to go on, else the exit code the
+ * command returns. */
+int cli_command_args(const char *cmd, const char *help, int argc, char **argv,
+                     const cli_opt *opts, int nopts, const char **operands,
+                     int min, int max, int *noperands, const char *expected);
+
+/* A subcommand ("floe parquet write"): its name and main (argv[0] is the
+ * subcommand's name). */
+typedef struct cli_sub {
+  const char *name;
+  int (*main)(int argc, char **argv);
+} cli_sub;
+
+/* Runs the subcommand argv[1] names among subs[0..n) (cmd "floe parquet",
+ * argv[0] "parquet"); no subcommand prints help to stderr (exit 2), --help
+ * to stdout (exit 0). Returns the exit code. */
+int cli_subcommand(const char *cmd, const char *help, int argc, char **argv,
+                   const cli_sub *subs, int n);
+
 /* Prints "floe: <msg>\nTry '<cmd> --help'." to stderr; returns
  * CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -247,6 +247,23 @@ static floe_status describe(table *t, int64_t snapshot_id, fbuf *o,
   return FLOE_OK;
 }
 
+/* The arguments of inspect and scan: CATALOG TABLE, and the value the
+ * parse leaves in *snapshot (--snapshot; NULL: ICE_NONE) into *snap.
+ * Returns -1 to go on, else the exit code. */
+static int command_args(const char *cmd, const char *help, int argc,
+                        char **argv, const cli_opt *opts, int nopts,
+                        const char **pos, int *npos,
+                        const char *const *snapshot, int64_t *snap) {
+  int rc = cli_command_args(cmd, help, argc, argv, opts, nopts, pos, 2, 2, npos,
+                            "CATALOG and TABLE");
+  if (rc >= 0) return rc;
+  *snap = ICE_NONE;
+  if (*snapshot && !parse_id(*snapshot, snap))
+    return cli_usage_error(cmd, "--snapshot: '%s' is not a snapshot id",
+                           *snapshot);
+  return -1;
+}
+
 static int cmd_inspect(int argc, char **argv) {
   static const char cmd[] = "floe iceberg inspect";
   const char *warehouse = NULL, *snapshot = NULL;
@@ -256,16 +273,10 @@ static int cmd_inspect(int argc, char **argv) {
   };
   const char *pos[2];
   int npos;
-  switch (cli_parse_args(cmd, argc, argv, opts, 2, pos, 2, &npos)) {
-  case CLI_PARSE_HELP: fputs(inspect_help, stdout); return CLI_EXIT_OK;
-  case CLI_PARSE_USAGE: return CLI_EXIT_USAGE;
-  case CLI_PARSE_OK: break;
-  }
-  if (npos != 2) return cli_usage_error(cmd, "expected CATALOG and TABLE");
-  int64_t snap = ICE_NONE;
-  if (snapshot && !parse_id(snapshot, &snap))
-    return cli_usage_error(cmd, "--snapshot: '%s' is not a snapshot id",
-                           snapshot);
+  int64_t snap;
+  int rc = command_args(cmd, inspect_help, argc, argv, opts, 2, pos, &npos,
+                        &snapshot, &snap);
+  if (rc >= 0) return rc;
   floe_error err;
   ferr_clear(&err);
   table t;
@@ -287,7 +298,6 @@ static floe_status scan_print(table *t, int64_t snap, const char **names,
   ice_plan *p = NULL;
   ice_scan *s = NULL;
   int32_t *ids = NULL;
-  col_render *out = NULL;
   floe_status st = ice_table_plan(t->tbl, snap, &p, err);
   if (!st && names) {
     const ice_schema *is = ice_metadata_schema(t->md, p->schema_id);
@@ -305,18 +315,8 @@ static floe_status scan_print(table *t, int64_t snap, const char **names,
   if (!st) st = ice_scan_open(t->tbl, p, ids, nnames, &s, err);
   if (!st) {
     col_render_opts ro = {.format = fmt};
-    st = col_render_open(ice_scan_schema(s), &ro, cli_stdout_write, NULL, &out,
-                         err);
+    st = cli_render_ice_scan(s, &ro, err);
   }
-  while (!st) {
-    col_batch *b = NULL;
-    if ((st = ice_scan_next(s, &b, err)) || !b) break;
-    st = col_render_batch(out, b, err);
-    col_batch_free(b);
-  }
-  if (!st) st = col_render_finish(out, err);
-  if (!st) st = cli_out_end(err);
-  col_render_free(out);
   free(ids);
   ice_scan_free(s);
   ice_plan_free(p);
@@ -335,52 +335,26 @@ static int cmd_scan(int argc, char **argv) {
   };
   const char *pos[2];
   int npos;
-  switch (cli_parse_args(cmd, argc, argv, opts, 4, pos, 2, &npos)) {
-  case CLI_PARSE_HELP: fputs(scan_help, stdout); return CLI_EXIT_OK;
-  case CLI_PARSE_USAGE: return CLI_EXIT_USAGE;
-  case CLI_PARSE_OK: break;
-  }
-  if (npos != 2) return cli_usage_error(cmd, "expected CATALOG and TABLE");
-  int64_t snap = ICE_NONE;
-  if (snapshot && !parse_id(snapshot, &snap))
-    return cli_usage_error(cmd, "--snapshot: '%s' is not a snapshot id",
-                           snapshot);
-  col_format fmt;
-  int frc = cli_parse_format(cmd, format, true, &fmt);
-  if (frc >= 0) return frc;
-  char *list = NULL;
-  const char **names = NULL;
-  int nnames = 0;
-  if (columns) {
-    int rc = cli_split_columns(cmd, columns, &list, &names, &nnames);
-    if (rc >= 0) return rc;
-  }
+  int64_t snap;
+  int rc = command_args(cmd, scan_help, argc, argv, opts, 4, pos, &npos,
+                        &snapshot, &snap);
+  if (rc >= 0) return rc;
+  cli_rows rows;
+  rc = cli_rows_args(cmd, format, columns, &rows);
+  if (rc >= 0) return rc;
   floe_error err;
   ferr_clear(&err);
   table t;
   floe_status st = table_open(pos[0], warehouse, pos[1], &t, &err);
   if (!st) {
-    st = scan_print(&t, snap, names, nnames, fmt, &err);
+    st = scan_print(&t, snap, rows.names, rows.ncolumns, rows.fmt, &err);
     table_close(&t);
   }
-  free(list);
-  free(names);
+  cli_rows_free(&rows);
   return st == FLOE_OK ? CLI_EXIT_OK : fail(&err);
 }
 
 int cli_iceberg_main(int argc, char **argv) {
-  static const char cmd[] = "floe iceberg";
-  if (argc < 2) {
-    fputs(iceberg_help, stderr);
-    return CLI_EXIT_USAGE;
-  }
-  const char *sub = argv[1];
-  if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-    fputs(iceberg_help, stdout);
-    return CLI_EXIT_OK;
-  }
-  if (strcmp(sub, "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
-  if (strcmp(sub, "scan") == 0) return cmd_scan(argc - 1, argv + 1);
-  if (sub[0] == '-') return cli_usage_error(cmd, "unknown option '%s'", sub);
-  return cli_usage_error(cmd, "unknown subcommand '%s'", sub);
+  static const cli_sub subs[] = {{"inspect", cmd_inspect}, {"scan", cmd_scan}};
+  return cli_subcommand("floe iceberg", iceberg_help, argc, argv, subs, 2);
 }

@@ -372,13 +372,10 @@ static int cmd_write(int argc, char **argv) {
   };
   const char *pos[2];
   int npos;
-  switch (cli_parse_args(cmd, argc, argv, opts, 4, pos, 2, &npos)) {
-  case CLI_PARSE_HELP: fputs(write_help, stdout); return CLI_EXIT_OK;
-  case CLI_PARSE_USAGE: return CLI_EXIT_USAGE;
-  case CLI_PARSE_OK: break;
-  }
+  int rc = cli_command_args(cmd, write_help, argc, argv, opts, 4, pos, 2, 2,
+                            &npos, "IN.csv and OUT.parquet");
+  if (rc >= 0) return rc;
   if (!schema) return cli_usage_error(cmd, "--schema SPEC is required");
-  if (npos != 2) return cli_usage_error(cmd, "expected IN.csv and OUT.parquet");
   if (strcmp(pos[1], "-") == 0)
     return cli_usage_error(cmd, "OUT.parquet must be a file, not '-'");
 
@@ -421,22 +418,26 @@ static int cmd_write(int argc, char **argv) {
 
 /* ---- cat ---- */
 
+typedef struct pq_next_ctx {
+  pq_reader *r;
+  col_batch *b; /* refilled by each call */
+} pq_next_ctx;
+
+static floe_status pq_next(void *ctx, col_batch **b, floe_error *err) {
+  pq_next_ctx *c = ctx;
+  FLOE_TRY(pq_reader_next_into(c->r, c->b, err));
+  *b = c->b;
+  return FLOE_OK;
+}
+
 static floe_status print_rows(pq_reader *r, const char *const *names, int n,
                               col_format fmt, floe_error *err) {
   col_schema *s = pq_reader_schema(r);
   col_render_opts ro = {.format = fmt, .columns = names, .ncolumns = n};
-  col_render *out = NULL;
-  col_batch *b = NULL;
-  floe_status st = col_render_open(s, &ro, cli_stdout_write, NULL, &out, err);
-  if (!st) st = col_batch_new(s, &b, err);
-  while (!st) {
-    if ((st = pq_reader_next_into(r, b, err)) || b->length == 0) break;
-    st = col_render_batch(out, b, err);
-  }
-  col_batch_free(b);
-  if (!st) st = col_render_finish(out, err);
-  if (!st) st = cli_out_end(err);
-  col_render_free(out);
+  pq_next_ctx c = {r, NULL};
+  floe_status st = col_batch_new(s, &c.b, err);
+  if (!st) st = cli_render_stdout(s, &ro, pq_next, &c, err);
+  col_batch_free(c.b);
   return st;
 }
 
@@ -449,23 +450,14 @@ static int cmd_cat(int argc, char **argv) {
   };
   const char *pos[1];
   int npos;
-  switch (cli_parse_args(cmd, argc, argv, opts, 2, pos, 1, &npos)) {
-  case CLI_PARSE_HELP: fputs(cat_help, stdout); return CLI_EXIT_OK;
-  case CLI_PARSE_USAGE: return CLI_EXIT_USAGE;
-  case CLI_PARSE_OK: break;
-  }
-  if (npos != 1) return cli_usage_error(cmd, "expected a FILE");
-  col_format fmt;
-  int frc = cli_parse_format(cmd, format, true, &fmt);
-  if (frc >= 0) return frc;
-
-  char *list = NULL;
-  const char **names = NULL;
-  int nnames = 0;
-  if (columns) {
-    int rc = cli_split_columns(cmd, columns, &list, &names, &nnames);
-    if (rc >= 0) return rc;
-  }
+  int rc = cli_command_args(cmd, cat_help, argc, argv, opts, 2, pos, 1, 1,
+                            &npos, "a FILE");
+  if (rc >= 0) return rc;
+  cli_rows rows;
+  rc = cli_rows_args(cmd, format, columns, &rows);
+  if (rc >= 0) return rc;
+  const char **names = rows.names;
+  int nnames = rows.ncolumns;
 
   floe_error err;
   ferr_clear(&err);
@@ -480,10 +472,9 @@ static int cmd_cat(int argc, char **argv) {
     if (col_schema_find(pq_reader_schema(r), names[k]) < 0)
       st = ferr_set(&err, FLOE_ENOTFOUND, "%s has no column '%s'", pos[0],
                     names[k]);
-  if (!st) st = print_rows(r, names, nnames, fmt, &err);
+  if (!st) st = print_rows(r, names, nnames, rows.fmt, &err);
   pq_reader_free(r);
-  free(list);
-  free(names);
+  cli_rows_free(&rows);
   return st == FLOE_OK ? CLI_EXIT_OK : fail(&err);
 }
 
@@ -493,12 +484,9 @@ static int cmd_meta(int argc, char **argv) {
   static const char cmd[] = "floe parquet meta";
   const char *pos[1];
   int npos;
-  switch (cli_parse_args(cmd, argc, argv, NULL, 0, pos, 1, &npos)) {
-  case CLI_PARSE_HELP: fputs(meta_help, stdout); return CLI_EXIT_OK;
-  case CLI_PARSE_USAGE: return CLI_EXIT_USAGE;
-  case CLI_PARSE_OK: break;
-  }
-  if (npos != 1) return cli_usage_error(cmd, "expected a FILE");
+  int rc = cli_command_args(cmd, meta_help, argc, argv, NULL, 0, pos, 1, 1,
+                            &npos, "a FILE");
+  if (rc >= 0) return rc;
   floe_error err;
   ferr_clear(&err);
   pq_reader *r = NULL;
@@ -513,19 +501,7 @@ static int cmd_meta(int argc, char **argv) {
 }
 
 int cli_parquet_main(int argc, char **argv) {
-  static const char cmd[] = "floe parquet";
-  if (argc < 2) {
-    fputs(parquet_help, stderr);
-    return CLI_EXIT_USAGE;
-  }
-  const char *sub = argv[1];
-  if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-    fputs(parquet_help, stdout);
-    return CLI_EXIT_OK;
-  }
-  if (strcmp(sub, "write") == 0) return cmd_write(argc - 1, argv + 1);
-  if (strcmp(sub, "cat") == 0) return cmd_cat(argc - 1, argv + 1);
-  if (strcmp(sub, "meta") == 0) return cmd_meta(argc - 1, argv + 1);
-  if (sub[0] == '-') return cli_usage_error(cmd, "unknown option '%s'", sub);
-  return cli_usage_error(cmd, "unknown subcommand '%s'", sub);
+  static const cli_sub subs[] = {
+      {"write", cmd_write}, {"cat", cmd_cat}, {"meta", cmd_meta}};
+  return cli_subcommand("floe parquet", parquet_help, argc, argv, subs, 3);
 }

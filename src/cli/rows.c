@@ -31,6 +31,43 @@ floe_status cli_out_end(floe_error *err) {
   return FLOE_OK;
 }
 
+floe_status cli_render_stdout(col_schema *s, const col_render_opts *ro,
+                              cli_next_fn next, void *ctx, floe_error *err) {
+  col_render *r = NULL;
+  floe_status st = col_render_open(s, ro, cli_stdout_write, NULL, &r, err);
+  while (!st) {
+    col_batch *b = NULL;
+    if ((st = next(ctx, &b, err)) || !b || b->length == 0) break;
+    st = col_render_batch(r, b, err);
+  }
+  if (!st) st = col_render_finish(r, err);
+  if (!st) st = cli_out_end(err);
+  col_render_free(r);
+  return st;
+}
+
+typedef struct ice_next_ctx {
+  ice_scan *s;
+  col_batch *last; /* the batch given out last (ice_scan_next's are ours) */
+} ice_next_ctx;
+
+static floe_status ice_next(void *ctx, col_batch **b, floe_error *err) {
+  ice_next_ctx *c = ctx;
+  col_batch_free(c->last);
+  c->last = NULL;
+  FLOE_TRY(ice_scan_next(c->s, &c->last, err));
+  *b = c->last;
+  return FLOE_OK;
+}
+
+floe_status cli_render_ice_scan(ice_scan *s, const col_render_opts *ro,
+                                floe_error *err) {
+  ice_next_ctx c = {s, NULL};
+  floe_status st = cli_render_stdout(ice_scan_schema(s), ro, ice_next, &c, err);
+  col_batch_free(c.last);
+  return st;
+}
+
 int cli_split_columns(const char *cmd, const char *columns, char **list,
                       const char ***names, int *n) {
   *list = NULL;
@@ -93,4 +130,20 @@ int cli_parse_format(const char *cmd, const char *format, bool binary,
                       format)
                 : cli_usage_error(cmd, "--format: '%s' is not csv or jsonl",
                                   format);
+}
+
+int cli_rows_args(const char *cmd, const char *format, const char *columns,
+                  cli_rows *r) {
+  memset(r, 0, sizeof *r);
+  int rc = cli_parse_format(cmd, format, true, &r->fmt);
+  if (rc < 0 && columns)
+    rc = cli_split_columns(cmd, columns, &r->list, &r->names, &r->ncolumns);
+  if (rc >= 0) cli_rows_free(r);
+  return rc;
+}
+
+void cli_rows_free(cli_rows *r) {
+  free(r->list);
+  free((void *)r->names);
+  memset(r, 0, sizeof *r);
 }

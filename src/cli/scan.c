@@ -160,7 +160,6 @@ static floe_status scan_direct(const char *warehouse, const char *catalog,
   ice_table *t = NULL;
   ice_plan *p = NULL;
   ice_scan *s = NULL;
-  col_render *r = NULL;
   floe_status st =
       ice_catalog_open(uri, sql ? warehouse : NULL, NULL, &cat, err);
   if (!st) {
@@ -193,18 +192,8 @@ static floe_status scan_direct(const char *warehouse, const char *catalog,
                           .ncolumns = a->ncolumns,
                           .keys = a->keys,
                           .nkeys = a->nkeys};
-    st = col_render_open(ice_scan_schema(s), &ro, cli_stdout_write, NULL, &r,
-                         err);
+    st = cli_render_ice_scan(s, &ro, err);
   }
-  while (!st) {
-    col_batch *b = NULL;
-    if ((st = ice_scan_next(s, &b, err)) || !b) break;
-    st = col_render_batch(r, b, err);
-    col_batch_free(b);
-  }
-  if (!st) st = col_render_finish(r, err);
-  if (!st) st = cli_out_end(err);
-  col_render_free(r);
   ice_scan_free(s);
   ice_plan_free(p);
   ice_table_free(t);
@@ -260,13 +249,10 @@ int cli_scan_main(int argc, char **argv) {
   };
   const char *pos[1];
   int npos;
-  switch (cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof *opts, pos,
-                         1, &npos)) {
-  case CLI_PARSE_HELP: fputs(scan_help, stdout); return CLI_EXIT_OK;
-  case CLI_PARSE_USAGE: return CLI_EXIT_USAGE;
-  case CLI_PARSE_OK: break;
-  }
-  if (npos != 1) return cli_usage_error(cmd, "expected a TABLE (SCHEMA.TABLE)");
+  int rc = cli_command_args(cmd, scan_help, argc, argv, opts,
+                            sizeof opts / sizeof *opts, pos, 1, 1, &npos,
+                            "a TABLE (SCHEMA.TABLE)");
+  if (rc >= 0) return rc;
   scan_args a;
   memset(&a, 0, sizeof a);
   a.table = pos[0];
@@ -292,12 +278,12 @@ int cli_scan_main(int argc, char **argv) {
   if (warehouse && latest)
     return cli_usage_error(cmd, "--latest needs the daemon (the source's "
                                 "position); drop --warehouse");
-  int frc = cli_parse_format(cmd, format, true, &a.fmt);
-  if (frc >= 0) return frc;
-  char *clist = NULL, *wlist = NULL;
-  int rc = -1;
-  if (columns)
-    rc = cli_split_columns(cmd, columns, &clist, &a.columns, &a.ncolumns);
+  char *wlist = NULL;
+  cli_rows rows;
+  rc = cli_rows_args(cmd, format, columns, &rows);
+  a.fmt = rows.fmt;
+  a.columns = rows.names;
+  a.ncolumns = rows.ncolumns;
   if (rc < 0 && where) {
     wlist = strdup(where);
     if (!wlist) {
@@ -316,8 +302,7 @@ int cli_scan_main(int argc, char **argv) {
       st = scan_remote(path, &a, &err);
     rc = st ? cli_fail_remote(st, &err) : CLI_EXIT_OK;
   }
-  free(clist);
-  free((void *)a.columns);
+  cli_rows_free(&rows);
   free(wlist);
   free(a.keys);
   return rc;

@@ -184,12 +184,9 @@ int cli_status_main(int argc, char **argv) {
   };
   const char *pos[64];
   int npos;
-  switch (cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof *opts, pos,
-                         64, &npos)) {
-  case CLI_PARSE_HELP: fputs(status_help, stdout); return CLI_EXIT_OK;
-  case CLI_PARSE_USAGE: return CLI_EXIT_USAGE;
-  case CLI_PARSE_OK: break;
-  }
+  int rc = cli_command_args(cmd, status_help, argc, argv, opts,
+                            sizeof opts / sizeof *opts, pos, 0, 64, &npos, "");
+  if (rc >= 0) return rc;
   long n = -1;
   if (count) {
     char *end;

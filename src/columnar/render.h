@@ -136,8 +136,10 @@ floe_status col_render_stream(struct ArrowArrayStream *in,
 /*
  * The same, one input batch at a time, for a producer that renders as its
  * consumer reads (the daemon's SCAN stream, under backpressure): open takes
- * the stream (moved out of *in, which is left released: it may be a local;
- * released by col_stream_render_free, or at once when open fails) and writes
+ * the stream (moved out of *in, which is left released: the renderer copies
+ * the struct and keeps no pointer to the caller's, so it may be a local;
+ * released by col_stream_render_free, or at once when open fails; write and
+ * ctx are kept until col_stream_render_free, opts only read) and writes
  * the output's start (csv header, arrow schema) to the buffer; each step
  * renders the next array of the stream, or, past the last one, finishes the
  * output and sets *done. Bytes reach write as in col_render (chunks of about

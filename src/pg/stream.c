@@ -341,17 +341,27 @@ static floe_status dispatch(pgx_stream *s, const uint8_t *p, size_t n,
                           err);
 }
 
-/* Dispatches what libpq has buffered; stops at deadline so a steady flow
- * cannot keep the host from its loop. */
+/* Dispatches what libpq has buffered, reading the socket once that is used
+ * up; stops at deadline so a steady flow cannot keep the host from its
+ * loop. The socket is read only when no whole message is buffered: reading
+ * on every call while messages wait grew libpq's buffer without bound when
+ * applying was slower than the server sent (a streamed 1M-row transaction
+ * on a busy machine), and each read moves what is buffered to its start,
+ * so the stream slowed to a crawl as the buffer grew. */
 static floe_status drain(pgx_stream *s, int64_t deadline, floe_error *err) {
-  if (PQconsumeInput(s->c->pg) != 1) {
-    floe_error e;
-    pgx_result_error(s->c, NULL, "receive", &e);
-    return lost(s, e.msg, true, err);
-  }
+  bool read = false;
   for (int i = 0; s->c; i++) {
     char *buf = NULL;
     int n = PQgetCopyData(s->c->pg, &buf, 1);
+    if (n == 0 && !read) {
+      if (PQconsumeInput(s->c->pg) != 1) {
+        floe_error e;
+        pgx_result_error(s->c, NULL, "receive", &e);
+        return lost(s, e.msg, true, err);
+      }
+      read = true;
+      continue;
+    }
     if (n == 0) return FLOE_OK;
     if (n < 0) return copy_ended(s, err);
     floe_status st = dispatch(s, (const uint8_t *)buf, (size_t)n, err);

@@ -114,6 +114,8 @@ static floe_status recv_frame(rpc_client *c, int64_t deadline, farena *a,
 
 floe_status rpc_client_send(rpc_client *c, rpc_msg *req, floe_error *err) {
   req->id = ++c->next_id;
+  /* the version HELLO chose (a daemon of an older version speaks its own) */
+  if (!req->version) req->version = c->server.version;
   fbuf b = FBUF_INIT;
   floe_status st = rpc_encode(&b, req,
                               c->server.max_request ? c->server.max_request
@@ -263,7 +265,8 @@ floe_status rpc_client_connect(const char *path, const char *client_name,
                     strerror(e));
     goto fail;
   }
-  rpc_msg req = {.type = RPC_HELLO}, reply;
+  /* HELLO in the lowest version: a daemon of any version reads it */
+  rpc_msg req = {.type = RPC_HELLO, .version = RPC_VERSION_MIN}, reply;
   req.u.hello = (rpc_hello){RPC_VERSION_MIN, RPC_VERSION_MAX,
                             client_name ? client_name : "floe"};
   st = call_with_deadline(c, &req, deadline_of(timeout_ms), &c->arena, &reply,

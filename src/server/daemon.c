@@ -544,16 +544,23 @@ static void ingest_jobs(dmn_daemon *d, void *src) {
   }
 }
 
-/* The memory check: relieves pressure, says whether to pause reading. */
-static bool memory_over(dmn_daemon *d, void *src, int64_t now,
-                        int64_t *grace_until, floe_error *err) {
+/* The row memory of every table (0 when the status fails). */
+static int64_t memory_used(dmn_daemon *d, void *src) {
   farena a;
   farena_init(&a, 8192, 0);
   dmn_source_status ss;
+  floe_error e2;
   int64_t used = 0;
-  if (d->ops->status(src, &a, &ss, err) == FLOE_OK)
+  if (d->ops->status(src, &a, &ss, &e2) == FLOE_OK)
     for (uint32_t i = 0; i < ss.ntables; i++) used += ss.tables[i].memory_bytes;
   farena_free(&a);
+  return used;
+}
+
+/* The memory check: relieves pressure, says whether to pause reading. */
+static bool memory_over(dmn_daemon *d, void *src, int64_t now,
+                        int64_t *grace_until) {
+  int64_t used = memory_used(d, src);
   atomic_store(&d->mem_used, used);
   bool over = used > d->memory_limit;
   if (used > (int64_t)(d->memory_limit * RELIEVE_AT)) {
@@ -581,7 +588,7 @@ static bool memory_over(dmn_daemon *d, void *src, int64_t now,
    * transactions, which spill by themselves; read on for a while */
   pthread_mutex_lock(&d->mu);
   bool idle =
-      !d->relieve_queued && d->relieve_flushed == 0 && d->relieve_done > 0;
+      !d->relieve_queued && d->relieve_freed == 0 && d->relieve_done > 0;
   pthread_mutex_unlock(&d->mu);
   if (idle) {
     *grace_until = now + 200;
@@ -702,8 +709,7 @@ floe_status dmn_run_source(dmn_daemon *d, floe_error *err) {
     if (now - last_mem >= MEM_CHECK_MS || atomic_load(&d->paused) ||
         atomic_load(&d->mem_used) > d->memory_limit / 2) {
       last_mem = now;
-      floe_error e2;
-      if (memory_over(d, src, now, &grace, &e2)) {
+      if (memory_over(d, src, now, &grace)) {
         pthread_mutex_lock(&d->mu);
         if (!d->ingest_q && !atomic_load(&d->stopping))
           cv_wait_until(&d->src_cv, &d->mu, now + 50);
@@ -761,10 +767,14 @@ floe_status dmn_run_source(dmn_daemon *d, floe_error *err) {
 
 /* ---- the maintenance thread ---- */
 
-/* Flushes one table or (qname "") every table; j->lsn = lowest durable. */
+/* Flushes one table or (qname "") every table; j->lsn = lowest durable,
+ * j->snapshot_id = the one table's snapshot (-1 for every table: there is
+ * no single one). */
 static floe_status job_flush(dmn_daemon *d, void *src, dmn_job *j) {
+  j->snapshot_id = -1;
   if (j->table[0]) {
-    return d->ops->flush(src, j->schema, j->table, &j->lsn, &j->err);
+    return d->ops->flush(src, j->schema, j->table, &j->lsn, &j->snapshot_id,
+                         &j->err);
   }
   farena a;
   farena_init(&a, 8192, 0);
@@ -776,7 +786,8 @@ static floe_status job_flush(dmn_daemon *d, void *src, dmn_job *j) {
     if (dmn_table_name_parse(ss.tables[i].name, s, t, &j->err) != FLOE_OK)
       continue;
     uint64_t lsn = 0;
-    floe_status fs = d->ops->flush(src, s, t, &lsn, &j->err);
+    int64_t snap;
+    floe_status fs = d->ops->flush(src, s, t, &lsn, &snap, &j->err);
     if (fs == FLOE_ENOTFOUND) continue; /* dropped meanwhile */
     if (fs != FLOE_OK) {
       st = ferr_prefix(&j->err, fs, "table %s", ss.tables[i].name);
@@ -795,10 +806,11 @@ static void job_relieve(dmn_daemon *d, void *src, dmn_job *j) {
   farena a;
   farena_init(&a, 8192, 0);
   dmn_source_status ss;
-  int64_t flushed = 0;
+  int64_t freed = 0;
   if (d->ops->status(src, &a, &ss, &j->err) == FLOE_OK) {
     int64_t used = 0;
     for (uint32_t i = 0; i < ss.ntables; i++) used += ss.tables[i].memory_bytes;
+    int64_t before = used;
     int64_t target = (int64_t)(d->memory_limit * RELIEVE_TO);
     while (used > target) {
       int best = -1;
@@ -814,21 +826,24 @@ static void job_relieve(dmn_daemon *d, void *src, dmn_job *j) {
       ts->memory_bytes = 0;
       if (dmn_table_name_parse(ts->name, s, t, &j->err) != FLOE_OK) continue;
       uint64_t lsn;
+      int64_t snap;
       floe_error e2;
       flog_write(d->log, FLOG_DEBUG, "memory: flushing %s", ts->name);
-      if (d->ops->flush(src, s, t, &lsn, &e2) == FLOE_OK)
-        flushed++;
-      else
+      if (d->ops->flush(src, s, t, &lsn, &snap, &e2) != FLOE_OK)
         flog_write(d->log, FLOG_WARN, "memory: flush of %s failed: %s",
                    ts->name, e2.msg);
       if (atomic_load(&d->stopping)) break;
     }
+    /* what the flushes freed: a table whose memory is open transactions
+     * frees nothing (they spill by themselves as they grow), and reading
+     * must not stay paused waiting for it */
+    freed = before - memory_used(d, src);
   }
   farena_free(&a);
   pthread_mutex_lock(&d->mu);
   d->relieve_queued = false;
   d->relieve_done++;
-  d->relieve_flushed = flushed;
+  d->relieve_freed = freed > 0 ? freed : 0;
   pthread_cond_broadcast(&d->src_cv);
   pthread_mutex_unlock(&d->mu);
 }

@@ -104,9 +104,11 @@ typedef struct dmn_source_ops {
   /* maintenance: flush, commit, compaction... of every table. */
   floe_status (*tick)(void *src, int64_t now_ms, int64_t *next_ms,
                       floe_error *err);
-  /* maintenance: flush + Iceberg commit of one table now. */
+  /* maintenance: flush + Iceberg commit of one table now; its durable LSN
+   * and current Iceberg snapshot id (-1: none yet) after it. */
   floe_status (*flush)(void *src, const char *schema, const char *table,
-                       uint64_t *durable_lsn, floe_error *err);
+                       uint64_t *durable_lsn, int64_t *snapshot_id,
+                       floe_error *err);
   /* maintenance: a compaction pass of one table now. */
   floe_status (*compact)(void *src, const char *schema, const char *table,
                          int force, int64_t *files_before, int64_t *files_after,

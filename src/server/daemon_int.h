@@ -45,6 +45,7 @@ typedef struct dmn_job {
   floe_status st;
   floe_error err;
   uint64_t lsn;          /* FLUSH: lowest durable LSN */
+  int64_t snapshot_id;   /* FLUSH of one table: its snapshot (-1: none) */
   int64_t before, after; /* COMPACT: data files; RELIEVE: tables */
   farena arena;          /* SCHEMA: the reply's strings */
   rpc_schema_ok schema_ok;
@@ -85,7 +86,7 @@ struct dmn_daemon {
   dmn_job *ingest_q, *maint_q; /* (mu) FIFO heads */
   bool relieve_queued;         /* (mu) */
   uint64_t relieve_done;       /* (mu) RELIEVE jobs finished */
-  int64_t relieve_flushed;     /* (mu) tables the last one flushed */
+  int64_t relieve_freed;       /* (mu) bytes the last one freed */
   /* LATEST reads: requests counted by the server thread, answered by the
    * aux thread with one query for every request made before it started */
   uint64_t lsn_req, lsn_done; /* (mu) */

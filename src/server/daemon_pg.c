@@ -109,6 +109,9 @@ static floe_status schema_fn(void *ctx, floe_table *t, floe_error *err) {
       return FLOE_ENOMEM;
   }
   for (int i = 0; i < nk; i++) o->key[i] = (uint32_t)key[i];
+  floe_table_stats st;
+  floe_table_stats_get(t, &st);
+  o->schema_id = (uint32_t)st.schema_id;
   return FLOE_OK;
 }
 
@@ -135,16 +138,30 @@ static floe_status pg_tick(void *src, int64_t now_ms, int64_t *next_ms,
   return pgs_tick(p->s, now_ms, next_ms, err);
 }
 
+typedef struct flush_ctx {
+  uint64_t durable;
+  int64_t snapshot_id;
+} flush_ctx;
+
 static floe_status flush_fn(void *ctx, floe_table *t, floe_error *err) {
+  flush_ctx *c = ctx;
   FLOE_TRY(floe_table_flush(t, err));
-  *(uint64_t *)ctx = floe_durable_lsn(t);
+  floe_table_stats st;
+  floe_table_stats_get(t, &st);
+  c->durable = floe_durable_lsn(t);
+  c->snapshot_id = st.snapshot_id;
   return FLOE_OK;
 }
 
 static floe_status pg_flush(void *src, const char *schema, const char *table,
-                            uint64_t *durable, floe_error *err) {
+                            uint64_t *durable, int64_t *snapshot_id,
+                            floe_error *err) {
   pgsrc *p = src;
-  return pgs_with_table(p->s, schema, table, flush_fn, durable, err);
+  flush_ctx c = {0, -1};
+  FLOE_TRY(pgs_with_table(p->s, schema, table, flush_fn, &c, err));
+  *durable = c.durable;
+  *snapshot_id = c.snapshot_id;
+  return FLOE_OK;
 }
 
 typedef struct compact_ctx {

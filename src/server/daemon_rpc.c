@@ -362,7 +362,7 @@ static floe_status maint_call(dmn_daemon *d, srv_call *call, dmn_job_kind kind,
     if (st != FLOE_OK)
       *err = j->err;
     else if (kind == DMN_JOB_FLUSH)
-      call->reply.u.commit_ok.durable_lsn = j->lsn;
+      call->reply.u.commit_ok = (rpc_commit_ok){j->lsn, j->snapshot_id};
     else
       call->reply.u.optimize_ok = (rpc_optimize_ok){j->before, j->after};
     dmn_job_unref(j);

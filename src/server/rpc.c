@@ -185,7 +185,7 @@ static void put_table_status(enc *e, const rpc_table_status *t) {
   put_str(e, t->last_error, "last_error");
 }
 
-static void put_payload(enc *e, const rpc_msg *m) {
+static void put_payload(enc *e, const rpc_msg *m, uint16_t version) {
   const char *what = rpc_type_name(m->type);
   switch ((rpc_type)m->type) {
   case RPC_HELLO:
@@ -289,7 +289,10 @@ static void put_payload(enc *e, const rpc_msg *m) {
     put_str(e, m->u.table.table, "table");
     put_u32(e, m->u.table.flags);
     break;
-  case RPC_COMMIT_OK: put_u64(e, m->u.commit_ok.durable_lsn); break;
+  case RPC_COMMIT_OK:
+    put_u64(e, m->u.commit_ok.durable_lsn);
+    if (version >= 2) put_i64(e, m->u.commit_ok.snapshot_id);
+    break;
   case RPC_OPTIMIZE_OK:
     put_i64(e, m->u.optimize_ok.files_before);
     put_i64(e, m->u.optimize_ok.files_after);
@@ -330,6 +333,12 @@ static void put_payload(enc *e, const rpc_msg *m) {
     break;
   default: enc_bad(e, "%s type 0x%04x", "unknown message", m->type); break;
   }
+}
+
+void rpc_frame_set_version(fbuf *out, size_t start, uint16_t version) {
+  if (start + RPC_HEADER_LEN > out->len) return;
+  out->data[start + 6] = (uint8_t)version;
+  out->data[start + 7] = (uint8_t)(version >> 8);
 }
 
 floe_status rpc_frame_begin(fbuf *out, uint16_t type, uint32_t id,
@@ -374,7 +383,7 @@ floe_status rpc_encode(fbuf *out, const rpc_msg *m, uint32_t max_frame,
   out->data[start + 6] = (uint8_t)version;
   out->data[start + 7] = (uint8_t)(version >> 8);
   enc e = {out, err, FLOE_OK};
-  put_payload(&e, m);
+  put_payload(&e, m, version);
   if (e.st != FLOE_OK) {
     out->len = start;
     return e.st;
@@ -653,7 +662,10 @@ static floe_status get_payload(dec *d, rpc_msg *m) {
   case RPC_SCHEMA:
     FLOE_TRY(get_str(d, &m->u.table.table, "table"));
     return get_u32(d, &m->u.table.flags);
-  case RPC_COMMIT_OK: return get_u64(d, &m->u.commit_ok.durable_lsn);
+  case RPC_COMMIT_OK:
+    m->u.commit_ok.snapshot_id = -1; /* version 1 does not say */
+    FLOE_TRY(get_u64(d, &m->u.commit_ok.durable_lsn));
+    return m->version >= 2 ? get_i64(d, &m->u.commit_ok.snapshot_id) : FLOE_OK;
   case RPC_OPTIMIZE_OK:
     FLOE_TRY(get_i64(d, &m->u.optimize_ok.files_before));
     return get_i64(d, &m->u.optimize_ok.files_after);

@@ -39,7 +39,7 @@
 
 #define RPC_MAGIC 0x4C46u /* bytes 'F' 'L' */
 #define RPC_VERSION_MIN 1
-#define RPC_VERSION_MAX 1
+#define RPC_VERSION_MAX 2
 #define RPC_VERSION RPC_VERSION_MAX
 /* Length field + header: the bytes before the payload. */
 #define RPC_HEADER_LEN 16
@@ -247,6 +247,9 @@ typedef struct rpc_table_req {
 
 typedef struct rpc_commit_ok {
   uint64_t durable_lsn; /* the lowest over the tables committed */
+  /* version >= 2: the table's current Iceberg snapshot id after the commit
+   * (-1: none yet, or a COMMIT of every table) */
+  int64_t snapshot_id;
 } rpc_commit_ok;
 
 typedef struct rpc_optimize_ok {
@@ -353,6 +356,9 @@ floe_status rpc_frame_begin(fbuf *out, uint16_t type, uint32_t id,
                             size_t *start, floe_error *err);
 floe_status rpc_frame_finish(fbuf *out, size_t start, uint32_t max_frame,
                              floe_error *err);
+/* Sets the version of the frame at start (rpc_frame_begin and
+ * rpc_encode_error write RPC_VERSION): a reply speaks its request's. */
+void rpc_frame_set_version(fbuf *out, size_t start, uint16_t version);
 
 /* Appends an RPC_ERROR frame (message truncated to fit). */
 floe_status rpc_encode_error(fbuf *out, uint32_t id, floe_status code,

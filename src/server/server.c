@@ -423,14 +423,24 @@ static void note_out(srv_server *s, client *c) {
   if (p > s->st.max_out_pending) s->st.max_out_pending = p;
 }
 
+/* Every frame answering a request speaks that request's version, so a
+ * client of an older version can read the reply; errors about the stream
+ * itself speak the lowest version (every client reads those). */
+static uint16_t reply_version(const client *c) {
+  uint16_t v = c->req.version;
+  return v >= RPC_VERSION_MIN && v <= RPC_VERSION_MAX ? v : RPC_VERSION_MIN;
+}
+
 static void queue_error(srv_server *s, client *c, uint32_t id, floe_status code,
                         const char *msg) {
   floe_error e;
   if (out_pending(c) == 0) c->last_write_ms = mono_ms();
+  size_t start = c->out.len;
   if (rpc_encode_error(&c->out, id, code, msg, &e) != FLOE_OK) {
     c->dead = true; /* cannot even say why: out of memory */
     return;
   }
+  rpc_frame_set_version(&c->out, start, reply_version(c));
   s->st.errors_sent++;
   note_out(s, c);
 }
@@ -571,7 +581,10 @@ static srv_handler handler_for(const srv_server *s, uint16_t type) {
 static void handle_request(srv_server *s, client *c, int64_t now) {
   const rpc_msg *rq = &c->req;
   s->st.requests++;
-  rpc_msg reply = {.type = (uint16_t)(RPC_REPLY | rq->type), .id = rq->id};
+  /* a reply speaks its request's version: a version 1 client decodes it */
+  rpc_msg reply = {.type = (uint16_t)(RPC_REPLY | rq->type),
+                   .version = reply_version(c),
+                   .id = rq->id};
   switch (rq->type) {
   case RPC_HELLO: {
     const rpc_hello *h = &rq->u.hello;
@@ -681,9 +694,11 @@ static void drive_stream(srv_server *s, client *c, int64_t now) {
       c->dead = true;
       return;
     }
+    rpc_frame_set_version(&c->out, start, reply_version(c));
     size_t before = c->out.len;
     bool done = false;
-    rpc_msg end = {.type = RPC_END, .id = c->req.id};
+    rpc_msg end = {
+        .type = RPC_END, .version = reply_version(c), .id = c->req.id};
     floe_status st = call->stream.next(call->stream.ctx, &c->out,
                                        c->stream_chunk, &done, &end.u.end, &e);
     size_t produced = c->out.len - before;

@@ -437,6 +437,7 @@ floe_status tbl_compact(floe_table *t, int force, floe_error *err) {
   if (st) atomic_store(&t->broken, true); /* as a failed flush install */
   t->n_compactions++;
   t->nsnapshots = ice_table_metadata(t->ice)->nsnapshots;
+  t->snapshot_id = ice_table_metadata(t->ice)->current_snapshot_id;
   tbl_flist drop = {0, 0, NULL};
   tbl_sweep(t, &drop);
   pthread_mutex_unlock(&t->mu);

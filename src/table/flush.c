@@ -519,6 +519,7 @@ floe_status tbl_flush(floe_table *t, bool commit, floe_error *err) {
   if (st) atomic_store(&t->broken, true);
   if (nf) t->n_flushes++;
   t->nsnapshots = ice_table_metadata(t->ice)->nsnapshots;
+  t->snapshot_id = ice_table_metadata(t->ice)->current_snapshot_id;
   if (committed && (p.dirty || nf)) {
     t->n_commits++;
     t->commit_wall_ms = tbl_wall_ms();

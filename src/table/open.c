@@ -305,6 +305,8 @@ void floe_table_stats_get(floe_table *t, floe_table_stats *o) {
   o->durable_lsn = floe_durable_lsn(t);
   pthread_mutex_lock(&t->mu);
   o->snapshots = t->nsnapshots;
+  o->snapshot_id = t->snapshot_id;
+  o->schema_id = t->schema->ice.schema_id;
   pthread_mutex_unlock(&t->mu);
 }
 
@@ -666,6 +668,7 @@ static floe_status open_table(floe_table *t, const floe_table_ref *ref,
   if (!t->location) return ferr_nomem(err, strlen(md->location));
   t->applied = t->durable = recovered_lsn(md);
   t->nsnapshots = md->nsnapshots;
+  t->snapshot_id = md->current_snapshot_id;
   return FLOE_OK;
 }
 

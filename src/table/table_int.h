@@ -284,6 +284,7 @@ struct floe_table {
   int64_t n_commits, n_flushes, n_compactions, n_changes;
   int64_t n_inline_flushes; /* flushes the ingest thread made (back-pressure) */
   int64_t nsnapshots;       /* Iceberg snapshots kept, after the last commit */
+  int64_t snapshot_id;      /* Iceberg's current snapshot (ICE_NONE: none) */
 };
 
 void tbl_table_unref(floe_table *t);

@@ -185,6 +185,7 @@ floe_status tbl_housekeep(floe_table *t, floe_error *err) {
                                        tbl_keep_file, t, NULL, err);
   pthread_mutex_lock(&t->mu);
   t->nsnapshots = ice_table_metadata(t->ice)->nsnapshots;
+  t->snapshot_id = ice_table_metadata(t->ice)->current_snapshot_id;
   pthread_mutex_unlock(&t->mu);
   return st ? ferr_prefix(err, st, "housekeeping") : FLOE_OK;
 }

@@ -85,7 +85,11 @@ expect_rc 2 "$FLOE" scan public.items --at-lsn 0/1 --latest
 expect_rc 0 "$FLOE" scan --warehouse "$W" public.items --columns id --where-key id=1004
 [ "$(wc -l <"$T/out")" = 1 ] || fail "row 1004 durable before the snapshot"
 expect_rc 0 "$FLOE" snapshot public.items
-[ "$(cat "$T/out")" = "public.items durable at 0/12C" ] || fail "snapshot: $(cat "$T/out")"
+grep -Eq '^public.items durable at 0/12C, Iceberg snapshot [0-9]+$' "$T/out" || fail "snapshot: $(cat "$T/out")"
+snap=$(sed 's/.*snapshot //' "$T/out")
+# the id is the table's current snapshot, as Iceberg's metadata says
+expect_rc 0 "$FLOE" iceberg inspect "$W" public.items
+grep -q "^current-snapshot-id: $snap\$" "$T/out" || fail "snapshot $snap is not current: $(cat "$T/out")"
 # (the same rows; the order is the files', so compare sorted JSON lines)
 expect_rc 0 "$FLOE" scan --warehouse "$W" public.items --format jsonl
 sort "$T/out" >"$T/w.jsonl"

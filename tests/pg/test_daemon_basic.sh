@@ -2,7 +2,9 @@
 # `floe mirror` end to end against a private Postgres: three tables (a
 # primary key, a composite key, no key) under a concurrent workload;
 # read-your-writes at random moments (--at-lsn and --latest); status --json
-# and /metrics against the source's numbers; snapshot and optimize; a table
+# and /metrics against the source's numbers (rows, LSNs, lag in bytes and
+# ms, changes/s: under load and idle); snapshot (its Iceberg snapshot id)
+# and optimize; the schema id over RPC across an ADD COLUMN; a table
 # added and one dropped at runtime; a graceful stop (slot confirmed, kept)
 # and a restart from the registry alone; `floe drop` with and without
 # --purge. Mirror == source (floe scan vs psql, row for row) at each step.
@@ -15,6 +17,7 @@ pg_start
 . "$HERE/daemon_lib.sh"
 trap 'rc=$?; [ -n "$WPID" ] && kill "$WPID" 2>/dev/null; dmn_kill; pg_stop; exit $rc' EXIT
 work_setup
+POKE=${FLOE_BUILD:?}/rpc_poke
 
 lsn_ge() { [ "$(sql -c "SELECT '$1'::pg_lsn >= '$2'::pg_lsn")" = t ]; }
 lsn_num() { sql -c "SELECT '$1'::pg_lsn - '0/0'::pg_lsn"; }
@@ -22,6 +25,8 @@ json_field() { # JSON TABLE FIELD: a table's field from status --json
   printf '%s' "$1" | tr '{' '\n' | grep "\"name\":\"$2\"" |
     sed -n "s/.*\"$3\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
 }
+# in_range X LO HI: LO <= X <= HI (numbers, decimals too)
+in_range() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x != "" && x + 0 >= lo && x + 0 <= hi) }'; }
 
 dmn_start --source "$DSRC" --table public.a --table public.b --table public.c \
   --commit-interval-ms 200ms
@@ -43,6 +48,28 @@ for i in $(seq 1 20); do
   [ "$out" = "$(printf 'n\n%s' "$i")" ] || dmn_fail "--latest $i: got '$out'"
   sleep "0.$((RANDOM % 3))"
 done
+
+echo "lag and changes/s under load"
+# the workload runs: changes flow, the lag is small but well formed
+st=$("$FLOE" status --json)
+total=$(json_field "$st" public.a changes)
+for t in a b c; do
+  cps=$(json_field "$st" "public.$t" changes_per_sec)
+  in_range "$cps" 0.01 100000 || dmn_fail "changes_per_sec of $t under load: '$cps'"
+  in_range "$(json_field "$st" "public.$t" lag_bytes)" 0 67108864 ||
+    dmn_fail "lag_bytes of $t under load: $(json_field "$st" "public.$t" lag_bytes)"
+  in_range "$(json_field "$st" "public.$t" lag_ms)" 0 10000 ||
+    dmn_fail "lag_ms of $t under load: $(json_field "$st" "public.$t" lag_ms)"
+done
+in_range "$total" 20 100000000 || dmn_fail "changes of a: $total"
+in_range "$(metric floe_table_changes_per_second '{table="public.a"}')" 0.01 100000 ||
+  dmn_fail "/metrics changes/s under load"
+in_range "$(metric floe_table_lag_seconds '{table="public.a"}')" 0 10 || dmn_fail "/metrics lag_seconds"
+in_range "$(metric floe_table_lag_bytes '{table="public.a"}')" 0 67108864 || dmn_fail "/metrics lag_bytes"
+# the table view: rows, LSNs, lag in bytes and ms, changes/s, files, DVs
+st=$("$FLOE" status public.a)
+grep -Eq '^public\.a +streaming +[0-9]+ +[0-9A-F]+/[0-9A-F]+ +[0-9A-F]+/[0-9A-F]+ +[0-9.]+ [KMGT]?i?B +[0-9]+ +[0-9]+\.[0-9] +[0-9]+ +[0-9]+ ' <<<"$st" ||
+  dmn_fail "status table: $st"
 
 echo "mirror == source"
 work_pause
@@ -72,14 +99,31 @@ m=$(metric floe_table_applied_lsn '{table="public.a"}')
 [ "$(metric floe_tables '')" = 3 ] || dmn_fail "floe_tables"
 [ "$(metric floe_table_changes_total '{table="public.a"}')" -gt 20 ] || dmn_fail "changes_total"
 [ "$(metric process_resident_memory_bytes '')" -gt 1000000 ] || dmn_fail "rss"
+# idle: everything applied, so no lag in ms, and the bytes behind shrink to
+# what keepalives have not yet covered
+for i in $(seq 1 100); do
+  st=$("$FLOE" status --json public.a)
+  [ "$(json_field "$st" public.a lag_ms)" = 0 ] && in_range "$(json_field "$st" public.a lag_bytes)" 0 65536 && break
+  sleep 0.1
+done
+[ "$(json_field "$st" public.a lag_ms)" = 0 ] || dmn_fail "lag_ms idle: $(json_field "$st" public.a lag_ms)"
+in_range "$(json_field "$st" public.a lag_bytes)" 0 65536 || dmn_fail "lag_bytes idle: $(json_field "$st" public.a lag_bytes)"
 exec 3<>"/dev/tcp/127.0.0.1/$DPORT"
 printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3
 grep -q '^HTTP/1.[01] 200' <&3 || dmn_fail "/healthz"
 exec 3<&-
 
 echo "snapshot, optimize"
-durable=$("$FLOE" snapshot public.a | awk '{print $NF}')
-lsn_ge "$durable" "$applied" || dmn_fail "snapshot durable $durable < applied $applied"
+out=$("$FLOE" snapshot public.a)
+durable=$(printf '%s' "$out" | sed -n 's/^public.a durable at \([0-9A-F]*\/[0-9A-F]*\), Iceberg snapshot [0-9]*$/\1/p')
+lsn_ge "$durable" "$applied" || dmn_fail "snapshot durable '$durable' < applied $applied ($out)"
+# the snapshot id printed is one of the table's Iceberg snapshots (the
+# current one then; a background compaction may have added one since)
+snap=${out##* }
+# (into a file: grep -q leaving a pipe early fails the pipeline)
+"$FLOE" iceberg inspect "$DWH" public.a >"$DDIR/inspect.txt"
+grep -Eq "^  snapshot $snap( \(current\))?\$" "$DDIR/inspect.txt" ||
+  dmn_fail "snapshot $snap is not one of public.a's"
 "$FLOE" snapshot >/dev/null
 st=$("$FLOE" status --json public.b)
 lsn_ge "$(json_field "$st" public.b durable_lsn)" "$lsn" || dmn_fail "durable of b"
@@ -92,6 +136,21 @@ sql -c "CREATE TABLE d (id bigint PRIMARY KEY, s text)" \
 work_resume
 "$FLOE" add-table public.d --set batch-rows=1024
 dmn_wait_streaming public.d
+# the RPC schema: columns and the Iceberg schema id (the current one of the
+# table's metadata), which an ADD COLUMN moves on
+cur_schema() { "$FLOE" iceberg inspect "$DWH" public.d | sed -n 's/^  schema \([0-9]*\) (current)$/\1/p'; }
+id0=$(cur_schema)
+[ -n "$id0" ] || dmn_fail "no current schema of d"
+[ "$("$POKE" "$DSOCK" schema public.d | head -2 | tr '\n' ' ')" = "schema_id $id0 columns id,s " ] ||
+  dmn_fail "schema of d: $("$POKE" "$DSOCK" schema public.d), Iceberg's current: $id0"
+lsn=$(sql -c "ALTER TABLE d ADD COLUMN extra int DEFAULT 7" -c "INSERT INTO d VALUES (4000, 'x', 8)" \
+  -c "SELECT pg_current_wal_lsn()")
+[ "$("$FLOE" scan public.d --at-lsn "$lsn" --where-key id=4000 --timeout 10s | tail -1)" = "4000,x,8" ] ||
+  dmn_fail "row after ADD COLUMN"
+id1=$(cur_schema)
+[ "$id1" -gt "$id0" ] || dmn_fail "Iceberg's schema id of d did not move: $id0 -> $id1"
+[ "$("$POKE" "$DSOCK" schema public.d | head -2 | tr '\n' ' ')" = "schema_id $id1 columns id,s,extra " ] ||
+  dmn_fail "schema of d after ADD COLUMN: $("$POKE" "$DSOCK" schema public.d), Iceberg's current: $id1"
 sql -c "INSERT INTO d SELECT g, 'later' || g FROM generate_series(3001, 3500) g" \
   -c "DELETE FROM d WHERE id % 10 = 0" -c "UPDATE d SET s = 'u' WHERE id % 7 = 0"
 grep -q '"batch-rows": "1024"' "$DWH/.floe/mirror-t.json" || dmn_fail "table settings not in the registry"

@@ -309,7 +309,11 @@ static floe_status h_commit(void *ctx, srv_call *call, floe_error *err) {
   if (*name && !is_items(name))
     return ferr_set(err, FLOE_ENOTFOUND, "no table %s is mirrored", name);
   FLOE_TRY(floe_table_flush(m->t, err));
-  call->reply.u.commit_ok.durable_lsn = floe_durable_lsn(m->t);
+  floe_table_stats ts;
+  floe_table_stats_get(m->t, &ts);
+  /* as the daemon: a snapshot id for one table, none for every table */
+  call->reply.u.commit_ok =
+      (rpc_commit_ok){floe_durable_lsn(m->t), *name ? ts.snapshot_id : -1};
   return FLOE_OK;
 }
 

@@ -13,6 +13,8 @@
  *                                  closes the connection
  *   rpc_poke SOCKET hold TABLE MS  a read state lease held MS ms, then hang up
  *                                  without releasing it
+ *   rpc_poke SOCKET schema TABLE   a well-behaved SCHEMA request: prints
+ *                                  "schema_id N" and "columns a,b,..."
  *
  * Prints "ok MODE" and exits 0 when the daemon behaved, else says what
  * happened and exits 1.
@@ -197,17 +199,29 @@ int main(int argc, char **argv) {
     if (read_to_eof(fd, buf, sizeof buf, atoi(argv[3])) < 0)
       rc = fail("%s: the daemon kept a stalled frame", mode);
     close(fd);
-  } else if (!strcmp(mode, "hold") && argc == 5) {
+  } else if ((!strcmp(mode, "hold") && argc == 5) ||
+             (!strcmp(mode, "schema") && argc == 4)) {
+    /* the well-behaved clients: one request through the real client */
     rpc_client *c;
     floe_error err;
     if (rpc_client_connect(path, "poke", 10000, &c, &err) != FLOE_OK)
       return fail("connect: %s", err.msg);
     rpc_msg m = {.type = RPC_READ_STATE}, r;
     m.u.read_state = (rpc_read_state){argv[3], 0, 10000, RPC_READ_LATEST};
-    if (rpc_client_call(c, &m, &a, &r, &err) != FLOE_OK)
-      rc = fail("read_state: %s", err.msg);
-    else
+    if (mode[0] == 's') {
+      m = (rpc_msg){.type = RPC_SCHEMA};
+      m.u.table = (rpc_table_req){argv[3], 0};
+    }
+    if (rpc_client_call(c, &m, &a, &r, &err) != FLOE_OK) {
+      rc = fail("call: %s", err.msg);
+    } else if (mode[0] == 'h') {
       usleep((useconds_t)atoi(argv[4]) * 1000);
+    } else {
+      printf("schema_id %u\ncolumns ", r.u.schema_ok.schema_id);
+      for (uint32_t i = 0; i < r.u.schema_ok.ncolumns; i++)
+        printf("%s%s", i ? "," : "", r.u.schema_ok.columns[i].name);
+      putchar('\n');
+    }
     rpc_client_close(c);
   } else {
     fprintf(stderr, "rpc_poke: bad mode or arguments\n");

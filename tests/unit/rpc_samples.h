@@ -96,7 +96,10 @@ static inline void rpc_sample(uint16_t type, rpc_msg *m) {
   case RPC_OPTIMIZE:
     m->u.table = (rpc_table_req){"public.orders", RPC_OPTIMIZE_FORCE};
     break;
-  case RPC_COMMIT_OK: m->u.commit_ok.durable_lsn = 0x16B3748; break;
+  case RPC_COMMIT_OK:
+    m->u.commit_ok.durable_lsn = 0x16B3748;
+    m->u.commit_ok.snapshot_id = 0x0102030405060708ll;
+    break;
   case RPC_OPTIMIZE_OK: m->u.optimize_ok = (rpc_optimize_ok){40, 5}; break;
   case RPC_SCHEMA_OK:
     m->u.schema_ok = (rpc_schema_ok){7, 4, sample_schema_cols, 2, sample_key};

@@ -217,13 +217,19 @@ static floe_status fk_tick(void *src, int64_t now, int64_t *next,
 }
 
 static floe_status fk_flush(void *src, const char *s, const char *tn,
-                            uint64_t *durable, floe_error *err) {
+                            uint64_t *durable, int64_t *snapshot_id,
+                            floe_error *err) {
   fake *f = src;
   pthread_mutex_lock(&f->mu);
   fk_tab *t = fk_find(f, s, tn);
   floe_status st = t ? floe_table_flush(t->t, err)
                      : ferr_set(err, FLOE_ENOTFOUND, "no %s.%s", s, tn);
-  if (st == FLOE_OK) *durable = floe_durable_lsn(t->t);
+  if (st == FLOE_OK) {
+    floe_table_stats ts;
+    floe_table_stats_get(t->t, &ts);
+    *durable = floe_durable_lsn(t->t);
+    *snapshot_id = ts.snapshot_id;
+  }
   pthread_mutex_unlock(&f->mu);
   return st;
 }

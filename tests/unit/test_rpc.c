@@ -154,6 +154,7 @@ static void assert_msg_equal(const rpc_msg *a, const rpc_msg *b) {
     break;
   case RPC_COMMIT_OK:
     assert_true(a->u.commit_ok.durable_lsn == b->u.commit_ok.durable_lsn);
+    assert_true(a->u.commit_ok.snapshot_id == b->u.commit_ok.snapshot_id);
     break;
   case RPC_OPTIMIZE_OK:
     assert_true(a->u.optimize_ok.files_before == b->u.optimize_ok.files_before);
@@ -218,6 +219,16 @@ static void test_round_trip_all(void **state) {
   }
 }
 
+/* m encodes to exactly want[0..n). */
+static void encodes_to(const rpc_msg *m, const uint8_t *want, size_t n) {
+  fbuf b = FBUF_INIT;
+  floe_error err;
+  assert_int_equal(rpc_encode(&b, m, MAXF, &err), FLOE_OK);
+  assert_int_equal(b.len, n);
+  assert_memory_equal(b.data, want, n);
+  fbuf_free(&b);
+}
+
 /* The documented layout, byte for byte (docs/rpc.md has the same bytes). */
 static void test_golden_bytes(void **state) {
   (void)state;
@@ -225,33 +236,54 @@ static void test_golden_bytes(void **state) {
   fbuf b = FBUF_INIT;
   rpc_msg m = {.type = RPC_RELEASE, .id = 7};
   m.u.lease.lease = 0x0102030405060708ull;
-  assert_int_equal(rpc_encode(&b, &m, MAXF, &err), FLOE_OK);
   static const uint8_t release[] = {
-      0x14, 0x00, 0x00, 0x00, 0x46, 0x4C, 0x01, 0x00, 0x08, 0x00, 0x00, 0x00,
+      0x14, 0x00, 0x00, 0x00, 0x46, 0x4C, 0x02, 0x00, 0x08, 0x00, 0x00, 0x00,
       0x07, 0x00, 0x00, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
-  assert_int_equal(b.len, sizeof release);
-  assert_memory_equal(b.data, release, sizeof release);
+  encodes_to(&m, release, sizeof release);
 
-  fbuf_reset(&b);
   assert_int_equal(rpc_encode_error(&b, 9, FLOE_ENOTFOUND, "no t", &err),
                    FLOE_OK);
-  static const uint8_t error[] = {0x18, 0x00, 0x00, 0x00, 0x46, 0x4C, 0x01,
+  static const uint8_t error[] = {0x18, 0x00, 0x00, 0x00, 0x46, 0x4C, 0x02,
                                   0x00, 0xFF, 0xFF, 0x00, 0x00, 0x09, 0x00,
                                   0x00, 0x00, 0xEE, 0x03, 0x00, 0x00, 0x04,
                                   0x00, 0x00, 0x00, 'n',  'o',  ' ',  't'};
   assert_int_equal(b.len, sizeof error);
   assert_memory_equal(b.data, error, sizeof error);
 
-  fbuf_reset(&b);
-  m = (rpc_msg){.type = RPC_HELLO, .id = 1};
+  /* HELLO goes out in version 1, which every daemon reads */
+  m = (rpc_msg){.type = RPC_HELLO, .version = 1, .id = 1};
   m.u.hello = (rpc_hello){1, 1, "cli"};
-  assert_int_equal(rpc_encode(&b, &m, MAXF, &err), FLOE_OK);
   static const uint8_t hello[] = {0x17, 0x00, 0x00, 0x00, 0x46, 0x4C, 0x01,
                                   0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00,
                                   0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x03,
                                   0x00, 0x00, 0x00, 'c',  'l',  'i'};
-  assert_int_equal(b.len, sizeof hello);
-  assert_memory_equal(b.data, hello, sizeof hello);
+  encodes_to(&m, hello, sizeof hello);
+
+  /* COMMIT_OK: version 1 has the durable LSN alone, version 2 adds the
+   * snapshot id */
+  m = (rpc_msg){.type = RPC_COMMIT_OK, .version = 1, .id = 2};
+  m.u.commit_ok = (rpc_commit_ok){0x16B3748, 0x0102030405060708ll};
+  static const uint8_t commit1[] = {
+      0x14, 0x00, 0x00, 0x00, 0x46, 0x4C, 0x01, 0x00, 0x0A, 0x80, 0x00, 0x00,
+      0x02, 0x00, 0x00, 0x00, 0x48, 0x37, 0x6B, 0x01, 0x00, 0x00, 0x00, 0x00};
+  encodes_to(&m, commit1, sizeof commit1);
+  m.version = 2;
+  static const uint8_t commit2[] = {
+      0x1C, 0x00, 0x00, 0x00, 0x46, 0x4C, 0x02, 0x00, 0x0A, 0x80, 0x00,
+      0x00, 0x02, 0x00, 0x00, 0x00, 0x48, 0x37, 0x6B, 0x01, 0x00, 0x00,
+      0x00, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
+  encodes_to(&m, commit2, sizeof commit2);
+  farena a;
+  farena_init(&a, 1024, 0);
+  rpc_msg d;
+  assert_int_equal(rpc_decode(commit1, sizeof commit1, MAXF, &a, &d, &err),
+                   FLOE_OK);
+  assert_true(d.u.commit_ok.durable_lsn == 0x16B3748);
+  assert_true(d.u.commit_ok.snapshot_id == -1);
+  assert_int_equal(rpc_decode(commit2, sizeof commit2, MAXF, &a, &d, &err),
+                   FLOE_OK);
+  assert_true(d.u.commit_ok.snapshot_id == 0x0102030405060708ll);
+  farena_free(&a);
   fbuf_free(&b);
 }
 
@@ -426,13 +458,13 @@ static void test_hostile_payloads(void **state) {
   assert_non_null(strstr(err.msg, "unknown message type 0x0042"));
   fbuf b = FBUF_INIT;
   frame(&b, RPC_LIST_TABLES, NULL, 0);
-  b.data[6] = 2;
+  b.data[6] = 3;
   farena a;
   farena_init(&a, 4096, 0);
   rpc_msg d;
   assert_int_equal(rpc_decode(b.data, b.len, MAXF, &a, &d, &err),
                    FLOE_EUNSUPPORTED);
-  assert_non_null(strstr(err.msg, "protocol version 2 unsupported"));
+  assert_non_null(strstr(err.msg, "protocol version 3 unsupported"));
   assert_int_equal(d.id, 5); /* the id is known, so the error can echo it */
   farena_free(&a);
   fbuf_free(&b);

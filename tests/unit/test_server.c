@@ -162,6 +162,7 @@ static floe_status f_commit(void *ctx, srv_call *call, floe_error *err) {
   fake *f = ctx;
   (void)err;
   call->reply.u.commit_ok.durable_lsn = atomic_load(&f->applied);
+  call->reply.u.commit_ok.snapshot_id = 0x1234567890ll;
   return FLOE_OK;
 }
 
@@ -347,7 +348,7 @@ static void test_calls(void **state) {
   env *e = env_new();
   rpc_client *c = connect_ok(e);
   const rpc_hello_ok *h = rpc_client_server(c);
-  assert_int_equal(h->version, 1);
+  assert_int_equal(h->version, RPC_VERSION_MAX);
   assert_string_equal(h->server, "shop");
   assert_int_equal(h->floe_version, floe_version());
   assert_int_equal(h->max_request, RPC_DEFAULT_MAX_REQUEST);
@@ -394,6 +395,7 @@ static void test_calls(void **state) {
   rq.u.table.table = "";
   assert_int_equal(rpc_client_call(c, &rq, &a, &rp, &err), FLOE_OK);
   assert_true(rp.u.commit_ok.durable_lsn == 100);
+  assert_true(rp.u.commit_ok.snapshot_id == 0x1234567890ll);
 
   rq = (rpc_msg){.type = RPC_SCHEMA};
   rq.u.table.table = "public.a";
@@ -745,6 +747,41 @@ static void test_bad_huge_length(void **state) {
 }
 
 /* Well-framed but wrong requests: an error each, the connection stays. */
+/* A version 1 client is answered in version 1 (COMMIT_OK without the
+ * snapshot id, errors too); a version 2 request gets the snapshot id. */
+static void test_old_version_client(void **state) {
+  (void)state;
+  env *e = env_new();
+  int fd = raw_connect(e->path);
+  farena a;
+  farena_init(&a, 1024, 0);
+  rpc_msg rq = {.type = RPC_COMMIT, .version = 1, .id = 3}, m;
+  rq.u.table = (rpc_table_req){"", 0};
+  raw_encode_send(fd, &rq);
+  assert_int_equal(raw_frame(fd, &a, &m), 1);
+  assert_int_equal(m.type, RPC_COMMIT_OK);
+  assert_int_equal(m.version, 1);
+  assert_true(m.u.commit_ok.durable_lsn == 100);
+  assert_true(m.u.commit_ok.snapshot_id == -1); /* version 1 does not say */
+  rq.version = 2;
+  rq.id = 4;
+  raw_encode_send(fd, &rq);
+  assert_int_equal(raw_frame(fd, &a, &m), 1);
+  assert_int_equal(m.version, 2);
+  assert_true(m.u.commit_ok.snapshot_id == 0x1234567890ll);
+  rq = (rpc_msg){.type = RPC_STATUS, .version = 1, .id = 5};
+  const char *names[] = {"public.zzz"};
+  rq.u.status = (rpc_status){1, names};
+  raw_encode_send(fd, &rq);
+  assert_int_equal(raw_frame(fd, &a, &m), 1);
+  assert_int_equal(m.type, RPC_ERROR);
+  assert_int_equal(m.version, 1);
+  assert_int_equal(m.id, 5);
+  close(fd);
+  farena_free(&a);
+  env_free(e);
+}
+
 static void test_bad_unknown_request(void **state) {
   (void)state;
   env *e = env_new();
@@ -788,9 +825,9 @@ static void test_bad_unknown_request(void **state) {
        "rpc schema frame at offset 20: table: string of 1000 bytes, only 0 "
        "left"},
       {14, FLOE_EUNSUPPORTED,
-       "rpc: protocol version 9 unsupported (this side speaks 1..1)"},
+       "rpc: protocol version 9 unsupported (this side speaks 1..2)"},
       {15, FLOE_EUNSUPPORTED,
-       "no common protocol version: client speaks 5..6, server 1..1"},
+       "no common protocol version: client speaks 5..6, server 1..2"},
   };
   rpc_msg m;
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -1178,6 +1215,7 @@ int main(void) {
       cmocka_unit_test(test_scan_disconnect),
       cmocka_unit_test(test_bad_random_bytes),
       cmocka_unit_test(test_bad_huge_length),
+      cmocka_unit_test(test_old_version_client),
       cmocka_unit_test(test_bad_unknown_request),
       cmocka_unit_test(test_disconnect_mid_frame),
       cmocka_unit_test(test_stalled_frame),
