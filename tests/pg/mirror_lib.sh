@@ -10,6 +10,16 @@
 #   mirror_stop / mirror_kill   SIGTERM (graceful, waits) / SIGKILL
 #   mirror_cmd_reply CMD...  runs a command and prints its reply
 
+# mirror_test_begin: a mirror test's start: a private server, stopped (and
+# the driver killed, its log shown on failure) when the test exits
+mirror_test_begin() {
+  pg_start
+  # shellcheck disable=SC2154 # rc is assigned inside the trap
+  trap 'rc=$?; mirror_on_exit $rc; pg_stop; exit $rc' EXIT
+}
+
+step() { echo "--- $(date +%T) $*"; }
+
 # psql renders values with the settings floe's connections use
 export PGOPTIONS="-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex"
 

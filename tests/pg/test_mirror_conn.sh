@@ -15,10 +15,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pgtest.sh"
 # shellcheck source=tests/pg/mirror_lib.sh
 . "$HERE/mirror_lib.sh"
-pg_start
-# shellcheck disable=SC2154 # rc is assigned inside the trap
-trap 'rc=$?; mirror_on_exit $rc; pg_stop; exit $rc' EXIT
-step() { echo "--- $*"; }
+mirror_test_begin
 
 PW='S3cr3t-pw%Zq'
 sql <<SQL

@@ -17,7 +17,6 @@ pg_start
 load=""
 # shellcheck disable=SC2154 # rc is assigned inside the trap
 trap 'rc=$?; [ -n "$load" ] && kill -CONT "$load" 2>/dev/null && kill "$load" 2>/dev/null; mirror_on_exit $rc; pg_stop; exit $rc' EXIT
-step() { echo "--- $(date +%T) $*"; }
 
 sql -c "ALTER SYSTEM SET logical_decoding_work_mem = '64kB'" -c "SELECT pg_reload_conf()" >/dev/null
 sql <<'SQL'

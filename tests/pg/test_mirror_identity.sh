@@ -16,10 +16,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pgtest.sh"
 # shellcheck source=tests/pg/mirror_lib.sh
 . "$HERE/mirror_lib.sh"
-pg_start
-# shellcheck disable=SC2154 # rc is assigned inside the trap
-trap 'rc=$?; mirror_on_exit $rc; pg_stop; exit $rc' EXIT
-step() { echo "--- $*"; }
+mirror_test_begin
 
 # expect_paused S.T TEXT: the table pauses with TEXT in its status
 expect_paused() {

@@ -11,10 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pgtest.sh"
 # shellcheck source=tests/pg/mirror_lib.sh
 . "$HERE/mirror_lib.sh"
-pg_start
-# shellcheck disable=SC2154 # rc is assigned inside the trap
-trap 'rc=$?; mirror_on_exit $rc; pg_stop; exit $rc' EXIT
-step() { echo "--- $(date +%T) $*"; }
+mirror_test_begin
 
 sql -c "ALTER SYSTEM SET logical_decoding_work_mem = '64kB'" -c "SELECT pg_reload_conf()" >/dev/null
 sql -c "CREATE TABLE big (id int8 PRIMARY KEY, v text, n int);
