@@ -3,9 +3,10 @@
 # everywhere (schema `Sch "1"`, table `Weird "Name"; x`), copied from 300k
 # rows with stderr on a pseudo-terminal: the copy draws a progress bar
 # (rows, MiB, MiB/s, rows/s, ETA); then inserts, updates and deletes stream
-# in and the mirror equals the source (floe scan vs psql); status and
-# tables show the name. A second run with stderr a file copies a table
-# with progress as log lines and no bar.
+# in and the mirror equals the source (floe scan vs psql); status, tables
+# and iceberg inspect take and show the name; floe drop removes slot and
+# publication and the Iceberg table stays readable. A second run with
+# stderr a file copies a table with progress as a log line and no bar.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/pg/pgtest.sh
@@ -88,7 +89,18 @@ cmp -s "$DDIR/ice.csv" "$DDIR/p.csv" || dmn_fail "the Iceberg table differs afte
 echo "copy with stderr a file: log lines"
 sql -c "CREATE TABLE big (id bigint PRIMARY KEY, s text)" \
   -c "INSERT INTO big SELECT g, repeat('x', 20) FROM generate_series(1, 200000) g"
+"$FLOE" iceberg inspect "$DWH" "$FT" >"$DDIR/inspect.txt"
+grep -Eq '^  snapshot [0-9]+ \(current\)$' "$DDIR/inspect.txt" ||
+  { cat "$DDIR/inspect.txt" >&2; dmn_fail "iceberg inspect of the quoted table"; }
+# drop: slot and publication go, the quoted table's Iceberg table stays
 "$FLOE" drop --warehouse "$DWH" --name t >/dev/null
+[ "$(sql -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'floe_t'")" = 0 ] ||
+  dmn_fail "slot left after drop"
+[ "$(sql -c "SELECT count(*) FROM pg_publication WHERE pubname = 'floe_t'")" = 0 ] ||
+  dmn_fail "publication left after drop"
+[ ! -e "$DWH/.floe/mirror-t.json" ] || dmn_fail "registry left after drop"
+"$FLOE" scan "$FT" --warehouse "$DWH" | tail -n +2 | LC_ALL=C sort >"$DDIR/ice.csv"
+cmp -s "$DDIR/ice.csv" "$DDIR/p.csv" || dmn_fail "the Iceberg table differs after the drop"
 dmn_start --source "$DSRC" --table public.big
 dmn_wait_streaming public.big
 grep -Eq 'info +copy public\.big: done, 100%, 200\.0k rows, [0-9.]+ MiB, [0-9.]+ MiB/s, [0-9.]+[kM]? rows/s, ETA 0:00$' \
