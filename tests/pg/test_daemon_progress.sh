@@ -6,7 +6,8 @@
 # in and the mirror equals the source (floe scan vs psql); status, tables
 # and iceberg inspect take and show the name; floe drop removes slot and
 # publication and the Iceberg table stays readable. A second run with
-# stderr a file copies a table with progress as a log line and no bar.
+# stderr a file copies a table with progress as a log line and no bar, and
+# so does a third on a terminal with --log-format json.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/pg/pgtest.sh
@@ -108,4 +109,26 @@ grep -Eq 'info +copy public\.big: done, 100%, 200\.0k rows, [0-9.]+ MiB, [0-9.]+
 grep -q $'\r' "$DDIR/log" && dmn_fail "a bar in the log file"
 dmn_check public.big "id,s"
 dmn_stop
+
+echo "a terminal with JSON logs: log lines, no bar"
+sql -c "CREATE TABLE small (id bigint PRIMARY KEY)" -c "INSERT INTO small SELECT generate_series(1, 50000)"
+rm -f "$DDIR/tty.pid"
+script -qec "echo \$\$ >'$DDIR/tty.pid'; exec '$FLOE' mirror --warehouse '$DDIR/wh2' \
+  --name j --socket '$DDIR/j.sock' --source '$DSRC' --table public.small \
+  --log-format json" /dev/null >"$DDIR/json.out" 2>&1 </dev/null &
+for i in $(seq 1 300); do
+  [ -s "$DDIR/tty.pid" ] && [ "$("$FLOE" tables --socket "$DDIR/j.sock" 2>/dev/null)" = "$(printf 'public.small\tstreaming')" ] && break
+  sleep 0.05
+done
+TPID=$(cat "$DDIR/tty.pid")
+kill -TERM "$TPID"
+for i in $(seq 1 200); do kill -0 "$TPID" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$TPID" 2>/dev/null && dmn_fail "floe mirror (json) did not stop"
+TPID=""
+wait || true
+grep -q '"msg":"copy public.small: done, 100%, 50.0k rows, ' "$DDIR/json.out" ||
+  { cat "$DDIR/json.out" >&2; dmn_fail "no JSON progress line"; }
+# every line one JSON object: no bar frame in between (script writes CRLF)
+tr -d '\r' <"$DDIR/json.out" | grep -v '^{".*}$' && dmn_fail "a line that is not JSON"
+grep -q 'ETA.*ETA' "$DDIR/json.out" && dmn_fail "a bar frame in the JSON log"
 echo "ok"
