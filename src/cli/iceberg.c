@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/rows.h"
 #include "iceberg/table.h"
+#include "server/daemon.h"
 
 static const char iceberg_help[] =
     "usage: floe iceberg <subcommand> [options]\n"
@@ -96,17 +97,27 @@ static void table_close(table *t) {
 static floe_status table_open(const char *uri, const char *warehouse,
                               const char *name, table *t, floe_error *err) {
   memset(t, 0, sizeof *t);
-  const char *dot = strchr(name, '.');
-  if (!dot)
-    return ferr_set(err, FLOE_EINVAL, "table '%s' is not <namespace>.<table>",
-                    name);
-  size_t nl = (size_t)(dot - name);
-  char *ns = malloc(nl + 1);
-  if (!ns) return ferr_nomem(err, nl + 1);
-  memcpy(ns, name, nl);
-  ns[nl] = '\0';
+  /* A name with quotes is floe's (a mirrored table's, as floe status
+   * prints it: "Sch ""1""".x); others split at the first '.', which keeps
+   * any Iceberg name of any length usable. */
+  char qns[64], qtab[64];
+  const char *tname;
+  char *ns;
+  if (strchr(name, '"')) {
+    FLOE_TRY(dmn_table_name_parse(name, qns, qtab, err));
+    ns = strdup(qns);
+    tname = qtab;
+  } else {
+    const char *dot = strchr(name, '.');
+    if (!dot)
+      return ferr_set(err, FLOE_EINVAL, "table '%s' is not <namespace>.<table>",
+                      name);
+    ns = strndup(name, (size_t)(dot - name));
+    tname = dot + 1;
+  }
+  if (!ns) return ferr_nomem(err, strlen(name) + 1);
   floe_status st = ice_catalog_open(uri, warehouse, NULL, &t->cat, err);
-  if (!st) st = ice_table_load(t->cat, ns, dot + 1, &t->tbl, err);
+  if (!st) st = ice_table_load(t->cat, ns, tname, &t->tbl, err);
   if (!st) {
     t->md = ice_table_metadata(t->tbl);
     t->mdloc = ice_table_metadata_location(t->tbl);

@@ -11,6 +11,7 @@
 #include "cli/remote.h"
 #include "cli/rows.h"
 #include "iceberg/table.h"
+#include "server/daemon.h"
 
 static const char scan_help[] =
     "usage: floe scan TABLE [options]\n"
@@ -148,12 +149,11 @@ static const char *catalog_uri(const char *catalog, const char *warehouse) {
 
 static floe_status scan_direct(const char *warehouse, const char *catalog,
                                const scan_args *a, floe_error *err) {
-  const char *dot = strchr(a->table, '.');
-  size_t nl = (size_t)(dot - a->table);
-  char *ns = malloc(nl + 1);
-  if (!ns) return ferr_nomem(err, nl + 1);
-  memcpy(ns, a->table, nl);
-  ns[nl] = '\0';
+  /* The daemon's rule (quoted parts, "" inside): its Iceberg namespace and
+   * table are the source's schema and table as stored, so a name such as
+   * "Sch ""1""".x must not be split at its first '.' nor keep its quotes. */
+  char ns[64], tname[64];
+  FLOE_TRY(dmn_table_name_parse(a->table, ns, tname, err));
   const char *uri = catalog_uri(catalog, warehouse);
   bool sql = uri != warehouse;
   ice_catalog *cat = NULL;
@@ -163,7 +163,7 @@ static floe_status scan_direct(const char *warehouse, const char *catalog,
   floe_status st =
       ice_catalog_open(uri, sql ? warehouse : NULL, NULL, &cat, err);
   if (!st) {
-    st = ice_table_load(cat, ns, dot + 1, &t, err);
+    st = ice_table_load(cat, ns, tname, &t, err);
     if (st == FLOE_ENOTFOUND)
       st = ferr_set(err, st,
                     "no table %s in %s (is the warehouse the one `floe "
@@ -198,7 +198,6 @@ static floe_status scan_direct(const char *warehouse, const char *catalog,
   ice_plan_free(p);
   ice_table_free(t);
   ice_catalog_free(cat);
-  free(ns);
   return st;
 }
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pg/conn.h"
 #include "pg/source.h"
@@ -40,8 +41,14 @@ static floe_status pg_open(const dmn_source_args *a, void **out,
   o.catalog_uri = a->catalog_uri;
   o.warehouse = a->warehouse;
   o.table = a->table_cfg;
-  /* the daemon's stderr is a log: progress as log lines, never a bar */
-  o.progress = PGX_PROGRESS_LOG;
+  /* A daemon run by hand on a terminal draws the copy's progress bar
+   * there; otherwise (stderr a file or pipe, or JSON lines that a bar
+   * would corrupt) its stderr is a log and progress goes in log lines. */
+  const dmn_log *dl = a->log && a->log->sink == dmn_log_sink
+                          ? (const dmn_log *)a->log->ctx
+                          : NULL;
+  o.progress = dl && !dl->json && isatty(STDERR_FILENO) ? PGX_PROGRESS_BAR
+                                                        : PGX_PROGRESS_LOG;
   o.log = a->log;
   floe_status st = pgs_open(&o, specs, a->ntables, &p->s, err);
   free(specs);

@@ -593,6 +593,162 @@ static void test_binary_matches_text(void **state) {
   pgx_conn_close(c);
 }
 
+/* ---- progress as the user sees it: log lines and the bar ---- */
+
+static floe_status count_batch(void *ctx, col_batch **bp, floe_error *err) {
+  (void)err;
+  *(int64_t *)ctx += (*bp)->length;
+  return FLOE_OK;
+}
+
+typedef struct lines {
+  char *msg[4096];
+  int n;
+} lines;
+
+static void keep_line(void *ctx, flog_level level, const char *msg) {
+  lines *l = ctx;
+  if (level == FLOG_INFO && l->n < 4096) l->msg[l->n++] = strdup(msg);
+}
+
+/* rows as show_progress prints them ("123", "45.6k", "1.20M") */
+static double human_rows(const char *s) {
+  char *end;
+  double v = strtod(s, &end);
+  return *end == 'M' ? v * 1e6 : *end == 'k' ? v * 1e3 : v;
+}
+
+static pgx_copy_opts progress_opts(int64_t *rows, pgx_progress_mode mode) {
+  pgx_copy_opts o = {.conninfo = "",
+                     .connections = 2,
+                     .ranges = 4,
+                     .batch_rows = 8192,
+                     .on_batch = count_batch,
+                     .progress = mode,
+                     .progress_ms = 1,
+                     .log_every_ms = 1,
+                     .ctx = rows};
+  return o;
+}
+
+/* 400k rows with progress every millisecond: in log mode a series of info
+ * lines (percent, rows rising, MiB, MiB/s, rows/s, an ETA once bytes are
+ * known) ending in "done, 100%" with every row; in bar mode frames on
+ * stderr separated by '\r', the last one at 100% ending the line. */
+static void test_progress_shown(void **state) {
+  (void)state;
+  pgx_conn *c = t_open(PGX_CONN_SQL);
+  t_exec(c, "DROP TABLE IF EXISTS p_t; CREATE TABLE p_t (id bigint PRIMARY "
+            "KEY, s text); INSERT INTO p_t SELECT g, repeat('y', 40) || g "
+            "FROM generate_series(1, 400000) g");
+  t_exec(c, "VACUUM ANALYZE p_t");
+  pgx_rel *rel = load(c, "public", "p_t");
+  floe_error err;
+
+  lines l = {.n = 0};
+  flog lg = {.level = FLOG_INFO, .sink = keep_line, .ctx = &l};
+  int64_t got = 0, rows = 0;
+  pgx_copy_opts o = progress_opts(&got, PGX_PROGRESS_LOG);
+  o.log = &lg;
+  pgx_copy *cp = NULL;
+  assert_int_equal(pgx_copy_open(&o, &cp, &err), FLOE_OK);
+  if (pgx_copy_table(cp, rel, NULL, &rows, &err) != FLOE_OK)
+    fail_msg("%s", err.msg);
+  pgx_copy_free(cp);
+  assert_int_equal(rows, 400000);
+  assert_int_equal(got, 400000);
+  assert_true(l.n >= 3); /* at least two periodic lines and the last */
+  double prev = 0;
+  int with_eta = 0;
+  for (int i = 0; i < l.n; i++) {
+    int pct, n = 0;
+    char rws[32], eta[16];
+    double mib, mibs;
+    bool last = i == l.n - 1;
+    const char *fmt =
+        last ? "copy public.p_t: done, %d%%, %31s rows, %lf MiB, %lf MiB/s, "
+               "%*s rows/s, ETA %15s%n"
+             : "copy public.p_t: %d%%, %31s rows, %lf MiB, %lf MiB/s, %*s "
+               "rows/s, ETA %15s%n";
+    if (sscanf(l.msg[i], fmt, &pct, rws, &mib, &mibs, eta, &n) != 5 ||
+        l.msg[i][n] != '\0')
+      fail_msg("line %d: '%s'", i, l.msg[i]);
+    double r = human_rows(strtok(rws, ","));
+    assert_true(r >= prev);
+    prev = r;
+    assert_true(pct >= 0 && pct <= 100);
+    assert_true(mib >= 0 && mibs >= 0);
+    if (!last && strcmp(eta, "?") != 0) {
+      int m, sec;
+      assert_int_equal(sscanf(eta, "%d:%d", &m, &sec), 2);
+      with_eta++;
+    }
+    if (last) {
+      assert_int_equal(pct, 100);
+      assert_string_equal(rws, "400.0k");
+      assert_string_equal(eta, "0:00");
+      assert_true(mib > 400000.0 * 40 / (1 << 20));
+    }
+  }
+  print_message("progress: %d log lines, %d with an ETA\n", l.n, with_eta);
+  assert_true(with_eta >= 1);
+  for (int i = 0; i < l.n; i++) free(l.msg[i]);
+
+  /* the bar: stderr into a file for the copy */
+  char path[] = "/tmp/floe-bar-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  fflush(stderr);
+  int saved = dup(STDERR_FILENO);
+  assert_true(saved >= 0);
+  assert_true(dup2(fd, STDERR_FILENO) >= 0);
+  got = 0;
+  o = progress_opts(&got, PGX_PROGRESS_BAR);
+  floe_status st = pgx_copy_open(&o, &cp, &err);
+  if (st == FLOE_OK) st = pgx_copy_table(cp, rel, NULL, &rows, &err);
+  pgx_copy_free(cp);
+  fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  if (st != FLOE_OK) fail_msg("%s", err.msg);
+  assert_int_equal(got, 400000);
+  FILE *f = fdopen(fd, "r");
+  assert_non_null(f);
+  rewind(f);
+  static char out[1 << 20];
+  size_t len = fread(out, 1, sizeof out - 1, f);
+  out[len] = '\0';
+  fclose(f);
+  unlink(path);
+  assert_true(len > 0 && out[0] == '\r' && out[len - 1] == '\n');
+  out[len - 1] = '\0';
+  int frames = 0;
+  char *last = NULL;
+  for (char *fr = strtok(out, "\r"); fr; fr = strtok(NULL, "\r")) {
+    char name[32], bar[40], rws[32], rate[32], eta[16];
+    int pct, n = 0;
+    double mib, mibs;
+    if (sscanf(fr,
+               "%31s [%39[#.]] %d%% %31s rows %lf MiB %lf MiB/s %31s "
+               "rows/s ETA %15s %n",
+               name, bar, &pct, rws, &mib, &mibs, rate, eta, &n) != 8 ||
+        fr[n] != '\0')
+      fail_msg("frame %d: '%s'", frames, fr);
+    assert_string_equal(name, "public.p_t");
+    assert_int_equal(strlen(bar), 30);
+    assert_int_equal((int)strspn(bar, "#"), pct * 30 / 100);
+    frames++;
+    last = fr;
+  }
+  print_message("progress: %d bar frames\n", frames);
+  assert_true(frames >= 2);
+  assert_non_null(strstr(last, "[##############################] 100% "
+                               "400.0k rows "));
+  assert_non_null(strstr(last, " rows/s ETA 0:00 "));
+  pgx_rel_free(rel);
+  pgx_conn_close(c);
+}
+
 int main(void) {
   if (t_skip_unless_server()) return 77;
   const struct CMUnitTest tests[] = {
@@ -600,6 +756,7 @@ int main(void) {
       cmocka_unit_test(test_partitioned_and_fresh),
       cmocka_unit_test(test_failures),
       cmocka_unit_test(test_binary_matches_text),
+      cmocka_unit_test(test_progress_shown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
