@@ -116,7 +116,8 @@ static inline tbl_dv *tbl_dv_ref(tbl_dv *d) {
 void tbl_dv_unref(tbl_dv *d);
 floe_status tbl_dv_add(tbl_dv *d, uint64_t pos, floe_error *err);
 static inline bool tbl_dv_has(const tbl_dv *d, uint64_t pos) {
-  return d && d->dv && ice_dv_contains(d->dv, pos);
+  /* most files have no deletes: skip the roaring lookup */
+  return d && d->ndel && d->dv && ice_dv_contains(d->dv, pos);
 }
 
 /* ---- batches (the mem slice) ---- */
