@@ -354,7 +354,9 @@ static floe_status delete_loc(floe_table *t, uint64_t loc, floe_error *err) {
       tbl_dv_unref(f->del);
       f->del = d;
     }
-    return tbl_dv_add(f->del, row, err);
+    /* resolve_one found it live (ix held since) and pend keeps a location
+     * from being chosen twice */
+    return tbl_dv_add_new(f->del, row, err);
   }
   tbl_batch *b = tbl_find_batch(t, id);
   if (atomic_load(&b->del->refs) > 1) {

@@ -80,8 +80,12 @@ void tbl_dv_unref(tbl_dv *d) {
 }
 
 floe_status tbl_dv_add(tbl_dv *d, uint64_t pos, floe_error *err) {
+  if (d->dv && ice_dv_contains(d->dv, pos)) return FLOE_OK;
+  return tbl_dv_add_new(d, pos, err);
+}
+
+floe_status tbl_dv_add_new(tbl_dv *d, uint64_t pos, floe_error *err) {
   if (!d->dv) FLOE_TRY(ice_dv_new(&d->dv, err));
-  if (ice_dv_contains(d->dv, pos)) return FLOE_OK;
   FLOE_TRY(ice_dv_add(d->dv, pos, err));
   d->ndel++;
   return FLOE_OK;
