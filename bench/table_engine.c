@@ -43,36 +43,17 @@
 
 #include "floe/floe.h"
 
+#define BENCH_PROG "table_engine"
+#include "bench_util.h"
+
 #define INSERT_TXN 100
 #define MIXED_TXN 10
 /* commits between the reader's pick and the probed commit: enough that
  * the reader is waiting before ingest gets there */
 #define PROBE_AHEAD 16
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* CPU time of the calling thread: on a shared machine the wall-clock cost
  * of a change moves with the load, this one much less. */
-static int64_t cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void die(const char *what, const floe_error *e) {
-  fprintf(stderr, "table_engine: %s: %s\n", what, e ? e->msg : "");
-  exit(1);
-}
-
-#define TRY(what, call)                                                        \
-  do {                                                                         \
-    floe_error e_;                                                             \
-    if ((call) != FLOE_OK) die(what, &e_);                                     \
-  } while (0)
 
 /* Latency samples of one phase, in ns. */
 typedef struct samples {

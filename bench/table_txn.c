@@ -35,6 +35,9 @@
 
 #include "floe/floe.h"
 
+#define BENCH_PROG "table_txn"
+#include "bench_util.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define NO_COUNT 1
 #elif defined(__has_feature)
@@ -68,23 +71,6 @@ void *realloc(void *p, size_t n) {
 }
 void free(void *p) { __libc_free(p); }
 #endif
-
-static int64_t cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void die(const char *what, const floe_error *e) {
-  fprintf(stderr, "table_txn: %s: %s\n", what, e ? e->msg : "");
-  exit(1);
-}
-
-#define TRY(what, call)                                                        \
-  do {                                                                         \
-    floe_error e_;                                                             \
-    if ((call) != FLOE_OK) die(what, &e_);                                     \
-  } while (0)
 
 typedef struct bench {
   floe_table *t;
