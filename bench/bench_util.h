@@ -37,4 +37,25 @@ static inline void die(const char *what, const floe_error *e) {
     if ((call) != FLOE_OK) die(what, &e_);                                     \
   } while (0)
 
+/* The table the engine benchmarks share: id int64 (the key), qty int64,
+ * status int32, note text, price float64, ts timestamptz; default config.
+ * Returns the open table (the caller closes and frees it). */
+static inline floe_table *bench_table_open(const char *dir, const char *name) {
+  static const floe_column cols[] = {
+      {.name = "id", .type = FLOE_INT64},
+      {.name = "qty", .type = FLOE_INT64, .nullable = 1},
+      {.name = "status", .type = FLOE_INT32, .nullable = 1},
+      {.name = "note", .type = FLOE_UTF8, .nullable = 1},
+      {.name = "price", .type = FLOE_FLOAT64, .nullable = 1},
+      {.name = "ts", .type = FLOE_TIMESTAMPTZ, .nullable = 1},
+  };
+  const int key[] = {0};
+  floe_table_config cfg;
+  floe_table_config_init(&cfg);
+  floe_table_ref ref = {.catalog_uri = dir, .ns = "bench", .name = name};
+  floe_table *t = NULL;
+  TRY("open", floe_table_open(&ref, cols, 6, key, 1, &cfg, &t, &e_));
+  return t;
+}
+
 #endif

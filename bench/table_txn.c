@@ -133,19 +133,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   bench b = {.rng = 0x9E3779B97F4A7C15ULL, .xid = 1000, .lsn = 0x16B3748ULL};
-  static const floe_column cols[] = {
-      {.name = "id", .type = FLOE_INT64},
-      {.name = "qty", .type = FLOE_INT64, .nullable = 1},
-      {.name = "status", .type = FLOE_INT32, .nullable = 1},
-      {.name = "note", .type = FLOE_UTF8, .nullable = 1},
-      {.name = "price", .type = FLOE_FLOAT64, .nullable = 1},
-      {.name = "ts", .type = FLOE_TIMESTAMPTZ, .nullable = 1},
-  };
-  const int key[] = {0};
-  floe_table_config cfg;
-  floe_table_config_init(&cfg);
-  floe_table_ref ref = {.catalog_uri = dir, .ns = "bench", .name = "txn"};
-  TRY("open", floe_table_open(&ref, cols, 6, key, 1, &cfg, &b.t, &e_));
+  b.t = bench_table_open(dir, "txn");
   TRY("row", floe_row_new(b.t, &b.row, &e_));
   TRY("row", floe_row_new(b.t, &b.key, &e_));
 
